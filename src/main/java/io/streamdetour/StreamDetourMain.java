@@ -1,0 +1,105 @@
+package io.streamdetour;
+
+import io.streamdetour.config.ConfigException;
+import io.streamdetour.config.ConfigLoader;
+import io.streamdetour.config.ServerConfig;
+import io.streamdetour.relay.InspectorRegistry;
+import io.streamdetour.tls.TlsIdentity;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Command line: {@code stream-detour [--conf FILE]}. Without {@code --conf} the embedded
+ * defaults apply, overlaid by {@code conf/stream-detour.yaml} if present, then by system
+ * properties and environment variables. SIGTERM and SIGINT stop it gracefully.
+ */
+public final class StreamDetourMain {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StreamDetourMain.class);
+
+  private StreamDetourMain() {}
+
+  public static void main(String[] args) throws Exception {
+    Path confFile = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--conf" -> {
+          if (i + 1 >= args.length) {
+            usage("--conf needs a file");
+          }
+          confFile = Path.of(args[++i]);
+        }
+        case "-h", "--help" -> {
+          System.out.println("usage: stream-detour [--conf FILE]");
+          return;
+        }
+        default -> usage("unknown argument " + args[i]);
+      }
+    }
+    Vertx vertx = Vertx.vertx();
+    ServerConfig config;
+    try {
+      config = ConfigLoader.load(vertx, confFile).await(30, TimeUnit.SECONDS);
+    } catch (ConfigException e) {
+      e.problems().forEach(p -> LOG.error("config: {}", p));
+      System.err.println("stream-detour: invalid configuration, not started (" + e.problems().size() + " problems above)");
+      vertx.close();
+      System.exit(2);
+      return;
+    } catch (Exception e) {
+      LOG.error("config: cannot be read: {}", e.getMessage());
+      vertx.close();
+      System.exit(2);
+      return;
+    }
+    StreamDetourServer server;
+    try {
+      server = StreamDetourServer.start(vertx, config, new InspectorRegistry()).await(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.error("stream-detour could not start: {}", e.getMessage(), e);
+      vertx.close();
+      System.exit(1);
+      return;
+    }
+    System.out.println(g3proxySnippet(server.quicAddress(), server.tlsIdentity()));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("stopping: no new sessions; {} running get up to {} ms", server.activeSessions(),
+          config.shutdown().grace().toMillis());
+      try {
+        server.shutdown().await(config.shutdown().grace().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+        vertx.close().await(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.warn("shutdown did not finish cleanly: {}", e.toString());
+      }
+      LOG.info("stopped");
+    }, "shutdown"));
+  }
+
+  /** The lines an operator pastes into g3proxy's auditor config to use this server. */
+  static String g3proxySnippet(InetSocketAddress address, TlsIdentity identity) {
+    String host = address.getAddress().isAnyLocalAddress() ? "127.0.0.1" : address.getAddress().getHostAddress();
+    String peer = host.contains(":") ? "[" + host + "]:" + address.getPort() : host + ":" + address.getPort();
+    // g3proxy checks tls_name, else the peer IP: a DNS SAN keeps both quinn and rustls happy.
+    String tlsName = identity.subjectAltNames().stream().filter(n -> !n.contains(":") && !n.matches("[0-9.]+"))
+        .findFirst().orElse(host);
+    String ca = identity.generatedCertificate() != null
+        ? identity.generatedCertificate().toString() : "/path/to/the/ca/of/your/certificate.pem";
+    return String.join("\n",
+        "# g3proxy auditor config for this server (paste under your auditor):",
+        "stream_detour_service:",
+        "  peer: " + peer,
+        "  tls_client:",
+        "    ca_certificate: " + ca,
+        "  tls_name: " + tlsName);
+  }
+
+  private static void usage(String problem) {
+    System.err.println("stream-detour: " + problem + "\nusage: stream-detour [--conf FILE]");
+    System.exit(64);
+  }
+}

@@ -1,0 +1,26 @@
+package io.streamdetour.edge;
+
+import java.net.InetSocketAddress;
+
+/**
+ * A QUIC listener, whatever library carries it: it accepts connections, decodes the PROXY v2
+ * header of every stream a client opens and hands the stream on; the rest of the server only
+ * reads and writes bytes. The server never opens streams.
+ */
+public interface DetourEdge {
+
+  /** Binds and starts accepting; each decoded stream goes to {@code handler}. */
+  void start(DecodedStreamHandler handler) throws Exception;
+
+  /** The bound UDP address. */
+  InetSocketAddress localAddress();
+
+  /** Open QUIC connections right now. */
+  int connectionCount();
+
+  /** New connections are refused and new streams on open connections are reset. */
+  void stopAccepting();
+
+  /** Closes every connection with an application error code, then the listener. */
+  void close(long applicationErrorCode, String reason);
+}

@@ -1,0 +1,31 @@
+package io.streamdetour.relay;
+
+import io.streamdetour.codec.NorthHeader;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Inspector factories by name; {@code relay.inspectors} in config names the ones to run. */
+public final class InspectorRegistry {
+
+  private final Map<String, InspectorFactory> factories = new ConcurrentHashMap<>();
+
+  public void register(String name, InspectorFactory factory) {
+    if (factories.putIfAbsent(name, factory) != null) {
+      throw new IllegalArgumentException("an inspector named '" + name + "' is already registered");
+    }
+  }
+
+  /** Names in {@code names} that nothing is registered under. */
+  public List<String> unknown(List<String> names) {
+    return names.stream().filter(n -> !factories.containsKey(n)).toList();
+  }
+
+  public InspectorChain chainFor(List<String> names, NorthHeader session) {
+    if (names.isEmpty()) {
+      return InspectorChain.EMPTY;
+    }
+    return new InspectorChain(names.stream().map(n -> factories.get(n).create(session)).toList());
+  }
+}

@@ -1,0 +1,90 @@
+package io.streamdetour.relay;
+
+import io.streamdetour.edge.EdgeStream;
+import io.vertx.core.buffer.Buffer;
+
+import java.io.IOException;
+
+/**
+ * Echoes one stream back to g3proxy: what arrives on north goes back on north (to the remote),
+ * what arrives on south goes back on south (to the client), through the session's inspectors.
+ * Runs on the stream's own virtual thread. One buffer per direction bounds the bytes in flight,
+ * and a blocked write stops the reading (QUIC flow control then holds the client).
+ */
+public final class StreamRelay {
+
+  /** How a direction ended. */
+  public enum Outcome {
+    /** g3proxy finished its side; every byte went back, then our FIN. */
+    FINISHED,
+    /** g3proxy stopped reading our side (STOP_SENDING); what still came was read and dropped. */
+    PEER_STOPPED,
+    /** The stream was reset by g3proxy, or cut by the server (idle, shutdown, partner reset). */
+    RESET
+  }
+
+  /** Told of every chunk received, from the relay thread. */
+  public interface Progress {
+    void received(Direction direction, int bytes);
+  }
+
+  private StreamRelay() {}
+
+  public static Outcome pump(EdgeStream stream, Direction direction, InspectorChain chain,
+      int bufferBytes, Progress progress) {
+    byte[] buffer = new byte[bufferBytes];
+    boolean writable = true;
+    while (true) {
+      int n;
+      try {
+        n = stream.read(buffer, 0, buffer.length);
+      } catch (IOException e) {
+        return Outcome.RESET;
+      }
+      if (n < 0) {
+        if (writable) {
+          writable = flush(stream, chain, direction);
+          stream.finish();
+        }
+        return writable ? Outcome.FINISHED : Outcome.PEER_STOPPED;
+      }
+      progress.received(direction, n);
+      if (writable) {
+        writable = forward(stream, chain, direction, buffer, n);
+      }
+    }
+  }
+
+  private static boolean forward(EdgeStream stream, InspectorChain chain, Direction direction, byte[] buffer, int n) {
+    try {
+      if (chain.isEmpty()) {
+        stream.write(buffer, 0, n);
+      } else {
+        // The inspectors get a copy: the buffer is reused for the next read.
+        write(stream, chain.inspect(direction, Buffer.buffer(n).appendBytes(buffer, 0, n)));
+      }
+      return true;
+    } catch (IOException peerStoppedReading) {
+      return false;
+    }
+  }
+
+  private static boolean flush(EdgeStream stream, InspectorChain chain, Direction direction) {
+    if (chain.isEmpty()) {
+      return true;
+    }
+    try {
+      write(stream, chain.finish(direction));
+      return true;
+    } catch (IOException peerStoppedReading) {
+      return false;
+    }
+  }
+
+  private static void write(EdgeStream stream, Buffer data) throws IOException {
+    if (data.length() > 0) {
+      byte[] bytes = data.getBytes();
+      stream.write(bytes, 0, bytes.length);
+    }
+  }
+}

@@ -1,0 +1,237 @@
+package io.streamdetour.session;
+
+import io.streamdetour.bus.Addresses;
+import io.streamdetour.bus.Decision;
+import io.streamdetour.bus.DecisionRequest;
+import io.streamdetour.bus.PairingKey;
+import io.streamdetour.bus.PairingRequest;
+import io.streamdetour.bus.PairingResult;
+import io.streamdetour.bus.SessionEnded;
+import io.streamdetour.codec.Action;
+import io.streamdetour.codec.DetourErrorCodes;
+import io.streamdetour.codec.DetourReply;
+import io.streamdetour.codec.NorthHeader;
+import io.streamdetour.codec.SouthHeader;
+import io.streamdetour.codec.StreamHeader;
+import io.streamdetour.config.ServerConfig;
+import io.streamdetour.edge.DecodedStreamHandler;
+import io.streamdetour.edge.EdgeStream;
+import io.streamdetour.relay.Direction;
+import io.streamdetour.relay.InspectorRegistry;
+import io.streamdetour.relay.StreamRelay;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * What happens to each decoded stream: a north header is put to the policy over the event bus
+ * and answered; a continued north is registered for pairing and relayed; a south stream is
+ * paired with its north and relayed. Runs on the stream's own virtual thread, so waiting for
+ * the bus blocks nothing else.
+ */
+public final class SessionCoordinator implements DecodedStreamHandler {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SessionCoordinator.class);
+
+  private final Vertx vertx;
+  private final ServerConfig config;
+  private final InspectorRegistry inspectors;
+  private final Map<PairingKey, Session> sessions = new ConcurrentHashMap<>();
+  private final long idleSweepTimer;
+
+  public SessionCoordinator(Vertx vertx, ServerConfig config, InspectorRegistry inspectors) {
+    this.vertx = vertx;
+    this.config = config;
+    this.inspectors = inspectors;
+    long sweepMillis = Math.max(100, Math.min(1000, config.relay().idleTimeout().toMillis() / 4));
+    this.idleSweepTimer = vertx.setPeriodic(sweepMillis, id -> endIdleSessions());
+  }
+
+  /** Continued sessions relaying right now. */
+  public int activeSessions() {
+    return sessions.size();
+  }
+
+  @Override
+  public void onStream(StreamHeader header, EdgeStream stream) {
+    switch (header) {
+      case NorthHeader north -> north(north, stream);
+      case SouthHeader south -> south(south, stream);
+    }
+  }
+
+  private void north(NorthHeader header, EdgeStream stream) {
+    PairingKey key = new PairingKey(stream.connectionId(), header.matchId());
+    Decision decision = decide(stream, header);
+    if (decision.action() != Action.CONTINUE) {
+      if (reply(stream, header, decision)) {
+        endUndetoured(stream, header, key, decision);
+      }
+      return;
+    }
+    Session session = new Session(key, header, decision, stream,
+        inspectors.chainFor(config.relay().inspectors(), header), this::ended);
+    if (sessions.putIfAbsent(key, session) != null) {
+      LOG.warn("north {} ({}): match id {} is still in use on this connection; stream reset",
+          stream, header.taskId(), header.matchId());
+      stream.reset(DetourErrorCodes.PAIRING_FAILED);
+      return;
+    }
+    // Registered before the reply goes out: g3proxy opens south only after reading it.
+    awaitSouth(session);
+    if (!reply(stream, header, decision)) {
+      session.abort("reply_failed", DetourErrorCodes.SESSION_ABORTED);
+      return;
+    }
+    session.directionEnded(Direction.NORTH,
+        StreamRelay.pump(stream, Direction.NORTH, session.inspectors(), config.relay().bufferBytes(), session));
+  }
+
+  private void south(SouthHeader header, EdgeStream stream) {
+    PairingKey key = new PairingKey(stream.connectionId(), header.matchId());
+    Session session = sessions.get(key);
+    if (session == null) {
+      LOG.warn("south {}: no continued north stream with match id {} on this connection; stream reset",
+          stream, header.matchId());
+      stream.reset(DetourErrorCodes.PAIRING_FAILED);
+      return;
+    }
+    PairingResult result = pair(new PairingRequest(key, PairingRequest.Half.SOUTH));
+    if (result.outcome() != PairingResult.Outcome.PAIRED || !session.attachSouth(stream)) {
+      LOG.warn("south {}: pairing {} failed: {} {}", stream, key, result.outcome(),
+          result.detail() == null ? "" : result.detail());
+      stream.reset(DetourErrorCodes.PAIRING_FAILED);
+      return;
+    }
+    session.directionEnded(Direction.SOUTH,
+        StreamRelay.pump(stream, Direction.SOUTH, session.inspectors(), config.relay().bufferBytes(), session));
+  }
+
+  private Decision decide(EdgeStream stream, NorthHeader header) {
+    Duration timeout = config.decision().timeout();
+    Future<Message<Decision>> request = vertx.eventBus().request(Addresses.DECIDE,
+        new DecisionRequest(stream.connectionId(), stream.streamId(), header),
+        new DeliveryOptions().setSendTimeout(timeout.toMillis()));
+    try {
+      return request.toCompletionStage().toCompletableFuture()
+          .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).body();
+    } catch (ExecutionException | TimeoutException e) {
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      Action fallback = config.decision().fallback();
+      LOG.warn("north {} ({}): no decision within {} ms ({}); fallback {}", stream, header.taskId(),
+          timeout.toMillis(), cause.getMessage(), fallback);
+      return new Decision(fallback, "fallback");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Decision(config.decision().fallback(), "fallback");
+    }
+  }
+
+  private static boolean reply(EdgeStream stream, NorthHeader header, Decision decision) {
+    byte[] reply = new DetourReply(header.matchId(), decision.action()).encode();
+    try {
+      stream.write(reply, 0, reply.length);
+      return true;
+    } catch (IOException e) {
+      LOG.info("north {} ({}): could not send the reply: {}", stream, header.taskId(), e.getMessage());
+      stream.reset(DetourErrorCodes.SESSION_ABORTED);
+      return false;
+    }
+  }
+
+  /**
+   * After bypass or block g3proxy finishes both detour streams: finish ours and read the rest of
+   * north away quietly, for at most the header timeout.
+   */
+  private void endUndetoured(EdgeStream stream, NorthHeader header, PairingKey key, Decision decision) {
+    long start = System.nanoTime();
+    stream.finish();
+    long timer = vertx.setTimer(config.header().timeout().toMillis(), id -> stream.stopReading(DetourErrorCodes.NO_ERROR));
+    byte[] sink = new byte[4096];
+    try {
+      while (stream.read(sink, 0, sink.length) >= 0) {
+        // g3proxy sends nothing after the header here; anything that comes is dropped
+      }
+    } catch (IOException ignored) {
+      // stopped reading or reset: either way this stream is done
+    } finally {
+      vertx.cancelTimer(timer);
+    }
+    publish(new SessionEnded(header.taskId().toString(), header.username(), header.upstream().toString(),
+        header.protocol(), decision.action().name().toLowerCase(), decision.rule(),
+        DecisionRequest.address(header.addresses().source()), key.connectionId(), key.matchId(), 0, 0,
+        (System.nanoTime() - start) / 1_000_000, decision.action() == Action.BYPASS ? "bypassed" : "blocked"));
+  }
+
+  /** The north half waits in the pairing service; if its south never comes, the session ends. */
+  private void awaitSouth(Session session) {
+    DeliveryOptions options = new DeliveryOptions()
+        .setSendTimeout(config.pairing().timeout().toMillis() + 5_000);
+    vertx.eventBus().<PairingResult>request(Addresses.PAIR,
+            new PairingRequest(session.key(), PairingRequest.Half.NORTH), options)
+        .onComplete(reply -> {
+          PairingResult result = reply.succeeded() ? reply.result().body()
+              : new PairingResult(PairingResult.Outcome.TIMED_OUT, reply.cause().getMessage());
+          if (result.outcome() != PairingResult.Outcome.PAIRED && !session.ended()) {
+            session.abort(result.outcome() == PairingResult.Outcome.CANCELLED ? "cancelled" : "south_missing",
+                DetourErrorCodes.PAIRING_FAILED);
+          }
+        });
+  }
+
+  private PairingResult pair(PairingRequest request) {
+    long waitMillis = config.pairing().timeout().toMillis() + 5_000;
+    try {
+      return vertx.eventBus().<PairingResult>request(Addresses.PAIR, request,
+              new DeliveryOptions().setSendTimeout(waitMillis))
+          .toCompletionStage().toCompletableFuture().get(waitMillis + 1000, TimeUnit.MILLISECONDS).body();
+    } catch (ExecutionException | TimeoutException e) {
+      return new PairingResult(PairingResult.Outcome.TIMED_OUT, String.valueOf(e.getMessage()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new PairingResult(PairingResult.Outcome.CANCELLED, "interrupted");
+    }
+  }
+
+  private void ended(Session session) {
+    sessions.remove(session.key(), session);
+    // A north that ended before its south came must not wait on in the pairing service.
+    vertx.eventBus().send(Addresses.PAIR_CANCEL, new PairingRequest(session.key(), PairingRequest.Half.NORTH));
+    publish(session.record());
+  }
+
+  private void publish(SessionEnded record) {
+    vertx.eventBus().publish(Addresses.SESSION_ENDED, record);
+  }
+
+  private void endIdleSessions() {
+    long now = System.nanoTime();
+    long limit = config.relay().idleTimeout().toNanos();
+    for (Session session : sessions.values()) {
+      if (session.idleNanos(now) > limit) {
+        LOG.info("session {}: idle for {} ms; ended", session.key(), config.relay().idleTimeout().toMillis());
+        session.abort("idle_timeout", DetourErrorCodes.IDLE_TIMEOUT);
+      }
+    }
+  }
+
+  /** Cuts every session still running, for shutdown. */
+  public void abortAll(String reason, long code) {
+    sessions.values().forEach(s -> s.abort(reason, code));
+  }
+
+  public void close() {
+    vertx.cancelTimer(idleSweepTimer);
+  }
+}
