@@ -58,7 +58,8 @@ public record ServerConfig(
       List<String> hosts,
       List<String> hostSuffixes,
       List<Integer> ports,
-      List<String> users) {}
+      List<String> users,
+      List<String> webSocketResources) {}
 
   public record Pairing(Duration timeout) {}
 
@@ -162,7 +163,8 @@ public record ServerConfig(
         match.stringList("host").stream().map(String::toLowerCase).toList(),
         match.stringList("host-suffix").stream().map(String::toLowerCase).toList(),
         ports,
-        match.stringList("user"));
+        match.stringList("user"),
+        match.stringList("ws-resource"));
     match.rejectUnknownKeys();
     return rule;
   }

@@ -1,6 +1,7 @@
 package io.streamdetour.policy;
 
 import io.streamdetour.bus.Decision;
+import io.streamdetour.codec.HeaderException;
 import io.streamdetour.codec.NorthHeader;
 import io.streamdetour.config.ServerConfig;
 
@@ -37,6 +38,7 @@ public final class Policy {
     private final List<String> suffixes;
     private final Set<Integer> ports;
     private final Set<String> users;
+    private final List<String> resources;
 
     CompiledRule(ServerConfig.Rule rule) {
       this.decision = new Decision(rule.action(), rule.name());
@@ -45,6 +47,7 @@ public final class Policy {
       this.suffixes = rule.hostSuffixes().stream().map(s -> s.startsWith(".") ? s.substring(1) : s).toList();
       this.ports = Set.copyOf(rule.ports());
       this.users = Set.copyOf(rule.users());
+      this.resources = rule.webSocketResources();
     }
 
     boolean matches(NorthHeader header, String host) {
@@ -52,7 +55,19 @@ public final class Policy {
           && (ports.isEmpty() || ports.contains(header.upstream().port()))
           && (users.isEmpty() || (header.username() != null && users.contains(header.username())))
           && (hosts.isEmpty() || hosts.contains(host))
-          && (suffixes.isEmpty() || suffixes.stream().anyMatch(s -> host.equals(s) || host.endsWith("." + s)));
+          && (suffixes.isEmpty() || suffixes.stream().anyMatch(s -> host.equals(s) || host.endsWith("." + s)))
+          && (resources.isEmpty() || resourceMatches(header));
+    }
+
+    /** A path prefix of the websocket upgrade's resource; a payload that does not parse never matches. */
+    private boolean resourceMatches(NorthHeader header) {
+      try {
+        return header.webSocket()
+            .map(upgrade -> resources.stream().anyMatch(upgrade.resource()::startsWith))
+            .orElse(false);
+      } catch (HeaderException e) {
+        return false;
+      }
     }
   }
 }

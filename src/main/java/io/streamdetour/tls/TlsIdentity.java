@@ -132,10 +132,10 @@ public record TlsIdentity(
       }
       builder.addExtension(Extension.subjectAlternativeName, false,
           new GeneralNames(altNames.toArray(GeneralName[]::new)));
-      // Self-signed: the certificate is its own CA, which is how g3proxy's tls_client trusts it.
-      builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-      builder.addExtension(Extension.keyUsage, true,
-          new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyCertSign));
+      // An end-entity certificate that g3proxy's tls_client trusts directly as its root;
+      // webpki refuses a CA certificate in the server's place (CaUsedAsEndEntity).
+      builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
       builder.addExtension(Extension.extendedKeyUsage, false,
           new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
       var signer = new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate());

@@ -44,13 +44,17 @@ final class KwikStream implements EdgeStream {
 
   @Override
   public void write(byte[] buffer, int offset, int length) throws IOException {
+    // Before, for a write that blocks on a full buffer; after, for one that does not.
+    KwikSendStallGuard.watch(out);
     out.write(buffer, offset, length);
+    KwikSendStallGuard.watch(out);
   }
 
   @Override
   public void finish() {
     try {
       out.close();
+      KwikSendStallGuard.watch(out);
     } catch (IOException alreadyClosedOrReset) {
       // nothing more can be sent on this stream either way
     }

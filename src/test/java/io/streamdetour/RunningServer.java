@@ -1,0 +1,72 @@
+package io.streamdetour;
+
+import io.streamdetour.config.ServerConfig;
+import io.streamdetour.relay.InspectorRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A whole server on 127.0.0.1 and an ephemeral UDP port, with its own Vert.x, for one test class. */
+public final class RunningServer implements AutoCloseable {
+
+  public final Vertx vertx;
+  public final StreamDetourServer server;
+  public final Path dir;
+
+  private RunningServer(Vertx vertx, StreamDetourServer server, Path dir) {
+    this.vertx = vertx;
+    this.server = server;
+    this.dir = dir;
+  }
+
+  public static RunningServer start(JsonObject overrides) throws Exception {
+    return start(overrides, new InspectorRegistry());
+  }
+
+  public static RunningServer start(JsonObject overrides, InspectorRegistry inspectors) throws Exception {
+    Path dir = Files.createTempDirectory("stream-detour-test");
+    Vertx vertx = Vertx.vertx();
+    try {
+      ServerConfig config = TestConfigs.forTest(vertx, dir, overrides);
+      StreamDetourServer server = StreamDetourServer.start(vertx, config, inspectors).await(30, TimeUnit.SECONDS);
+      return new RunningServer(vertx, server, dir);
+    } catch (Exception e) {
+      vertx.close().await(10, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  public int port() {
+    return server.quicAddress().getPort();
+  }
+
+  public String address() {
+    return "127.0.0.1:" + port();
+  }
+
+  public Path caCertificate() {
+    return server.tlsIdentity().generatedCertificate();
+  }
+
+  /** Arguments that point the quinn client at this server, verifying its certificate. */
+  public List<String> quinnArgs(String... more) {
+    List<String> args = new ArrayList<>(List.of("--server", address(),
+        "--ca-cert", caCertificate().toString(), "--server-name", "localhost"));
+    args.addAll(List.of(more));
+    return args;
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      server.close().await(30, TimeUnit.SECONDS);
+    } finally {
+      vertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+}
