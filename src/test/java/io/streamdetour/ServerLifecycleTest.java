@@ -1,0 +1,243 @@
+package io.streamdetour;
+
+import io.streamdetour.bus.Addresses;
+import io.streamdetour.bus.Decision;
+import io.streamdetour.bus.SessionEnded;
+import io.streamdetour.codec.Action;
+import io.streamdetour.codec.DetourErrorCodes;
+import io.streamdetour.policy.PolicyVerticle;
+import io.streamdetour.relay.Direction;
+import io.streamdetour.relay.Inspector;
+import io.streamdetour.relay.InspectorRegistry;
+import io.streamdetour.testclient.DetourClient;
+import io.streamdetour.testclient.RawSession;
+import io.streamdetour.testclient.SessionSpec;
+import io.streamdetour.testclient.StreamOutcome;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import tech.kwik.core.ConnectionTerminatedEvent;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** Server behaviours that need their own configuration: shutdown, timeouts, fallbacks, limits, inspectors. */
+class ServerLifecycleTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  private static JsonObject acceptingTestAlpn() {
+    return new JsonObject().put("quic", new JsonObject().put("alpn", new JsonArray().add(DetourClient.DEFAULT_ALPN)));
+  }
+
+  private static DetourClient client(RunningServer server) throws Exception {
+    return DetourSessionsTest.client(server, b -> b);
+  }
+
+  private static RawSession continued(DetourClient client, UUID task) throws Exception {
+    RawSession session = client.openRaw();
+    session.writeNorthHeader(SessionSpec.continueWith(0).withTaskId(task));
+    assertThat(session.readReply(WAIT).action()).isEqualTo(Action.CONTINUE);
+    session.south().write(session.southHeader());
+    return session;
+  }
+
+  @Test
+  void gracefulStopLetsRunningSessionsFinishAndRefusesNewOnes() throws Exception {
+    RunningServer server = RunningServer.start(acceptingTestAlpn().put("shutdown", new JsonObject().put("grace", "20s")));
+    try (DetourClient client = client(server); RawSession running = continued(client, UUID.randomUUID())) {
+      byte[] first = "before the stop".getBytes();
+      running.north().write(first);
+      assertThat(running.north().read(first.length, WAIT)).isEqualTo(first);
+
+      long start = System.nanoTime();
+      Future<Void> stopped = server.server.shutdown();
+      await().atMost(WAIT).until(() -> {
+        try (RawSession late = client.openRaw()) {
+          late.writeNorthHeader(SessionSpec.continueWith(0));
+          return late.north().awaitOutcome(WAIT).kind() == StreamOutcome.Kind.RESET;
+        }
+      });
+      assertThat(stopped.isComplete()).isFalse();
+
+      byte[] rest = "after the stop, still relayed".getBytes();
+      running.north().write(rest);
+      running.north().finish();
+      running.south().write(rest);
+      running.south().finish();
+      assertThat(running.north().readAll(WAIT)).isEqualTo(rest);
+      assertThat(running.south().readAll(WAIT)).isEqualTo(rest);
+
+      stopped.await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(15));
+      ConnectionTerminatedEvent closed = running.connection().awaitClosed(WAIT).orElseThrow();
+      assertThat(closed.applicationErrorCode()).isEqualTo(DetourErrorCodes.SERVER_SHUTDOWN);
+    } finally {
+      server.vertx.close().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  @Test
+  void aSessionStillRunningAfterTheGraceTimeIsCut() throws Exception {
+    RunningServer server = RunningServer.start(acceptingTestAlpn().put("shutdown", new JsonObject().put("grace", "1s")));
+    List<SessionEnded> ended = new CopyOnWriteArrayList<>();
+    server.vertx.eventBus().<SessionEnded>consumer(Addresses.SESSION_ENDED, m -> ended.add(m.body()));
+    try (DetourClient client = client(server); RawSession idle = continued(client, UUID.randomUUID())) {
+      server.server.shutdown().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      assertThat(idle.north().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
+      await().atMost(WAIT).until(() -> !ended.isEmpty());
+      assertThat(ended.get(0).end()).isEqualTo("server_shutdown");
+    } finally {
+      server.vertx.close().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  @Test
+  void anIdleSessionIsEndedAndLoggedAsSuch() throws Exception {
+    try (RunningServer server = RunningServer.start(acceptingTestAlpn()
+        .put("relay", new JsonObject().put("idle-timeout", "1s")))) {
+      List<SessionEnded> ended = new CopyOnWriteArrayList<>();
+      server.vertx.eventBus().<SessionEnded>consumer(Addresses.SESSION_ENDED, m -> ended.add(m.body()));
+      try (DetourClient client = client(server); RawSession session = continued(client, UUID.randomUUID())) {
+        byte[] data = "some bytes, then silence".getBytes();
+        session.south().write(data);
+        assertThat(session.south().read(data.length, WAIT)).isEqualTo(data);
+        long start = System.nanoTime();
+        assertThat(session.north().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(700), Duration.ofSeconds(5));
+        await().atMost(WAIT).until(() -> !ended.isEmpty());
+        assertThat(ended.get(0).end()).isEqualTo("idle_timeout");
+        assertThat(ended.get(0).bytesSouth()).isEqualTo(data.length);
+        assertThat(server.server.activeSessions()).isZero();
+      }
+    }
+  }
+
+  @Test
+  void withoutAnAnswerFromThePolicyTheFallbackDecides() throws Exception {
+    try (RunningServer server = RunningServer.start(acceptingTestAlpn().put("decision",
+        new JsonObject().put("timeout", "200ms").put("fallback", "block")))) {
+      undeployPolicy(server);
+      try (DetourClient client = client(server)) {
+        // No policy at all: the request fails at once.
+        assertThat(client.runSession(SessionSpec.continueWith(0).withExpectedAction(Action.BLOCK)).ok()).isTrue();
+        // A policy that answers too late.
+        server.vertx.eventBus().consumer(Addresses.DECIDE, m ->
+            server.vertx.setTimer(1000, id -> m.reply(new Decision(Action.CONTINUE, "late"))));
+        long start = System.nanoTime();
+        assertThat(client.runSession(SessionSpec.continueWith(0).withExpectedAction(Action.BLOCK)).ok()).isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(150), Duration.ofMillis(950));
+      }
+    }
+  }
+
+  private static void undeployPolicy(RunningServer server) throws Exception {
+    VertxInternal internal = (VertxInternal) server.vertx;
+    for (String id : Set.copyOf(server.vertx.deploymentIDs())) {
+      var deployment = internal.deploymentManager().deployment(id);
+      if (deployment != null && deployment.deployment().identifier().contains(PolicyVerticle.class.getName())) {
+        server.vertx.undeploy(id).await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    }
+  }
+
+  @Test
+  void connectionsOverTheLimitAreClosed() throws Exception {
+    JsonObject overrides = acceptingTestAlpn();
+    overrides.getJsonObject("quic").put("max-connections", 2);
+    try (RunningServer server = RunningServer.start(overrides)) {
+      try (DetourClient a = client(server); DetourClient b = client(server); DetourClient c = client(server)) {
+        var first = a.connectOnly();
+        var second = b.connectOnly();
+        await().atMost(WAIT).until(() -> server.server.connectionCount() == 2);
+        var third = c.connectOnly();
+        ConnectionTerminatedEvent refused = third.awaitClosed(WAIT).orElseThrow();
+        assertThat(refused.applicationErrorCode()).isEqualTo(DetourErrorCodes.LIMIT_EXCEEDED);
+        assertThat(first.isOpen()).isTrue();
+        assertThat(second.isOpen()).isTrue();
+        // A connection that goes makes room for a new one.
+        second.close();
+        await().atMost(WAIT).until(() -> server.server.connectionCount() == 1);
+        assertThat(c.runSession(SessionSpec.continueWith(1024)).ok()).isTrue();
+      }
+    }
+  }
+
+  /** XORs each byte with its offset in its direction: only right if every chunk arrives once, in order. */
+  private static final class OffsetXorInspector implements Inspector {
+    private final long[] offsets = new long[2];
+    private final Set<String> threads;
+
+    OffsetXorInspector(Set<String> threads) {
+      this.threads = threads;
+    }
+
+    @Override
+    public Buffer inspect(Direction direction, Buffer data) {
+      threads.add(Thread.currentThread().toString());
+      byte[] bytes = data.getBytes();
+      for (int i = 0; i < bytes.length; i++) {
+        bytes[i] ^= (byte) (offsets[direction.ordinal()]++);
+      }
+      return Buffer.buffer(bytes);
+    }
+
+    @Override
+    public Buffer finish(Direction direction) {
+      return Buffer.buffer(direction == Direction.NORTH ? "|end" : "");
+    }
+  }
+
+  @Test
+  void inspectorsRunInOrderOffTheEdgeThreadsAndMayChangeTheBytes() throws Exception {
+    Set<String> threads = ConcurrentHashMap.newKeySet();
+    InspectorRegistry inspectors = new InspectorRegistry();
+    inspectors.register("offset-xor", header -> new OffsetXorInspector(threads));
+    try (RunningServer server = RunningServer.start(acceptingTestAlpn()
+        .put("relay", new JsonObject().put("inspectors", new JsonArray().add("offset-xor"))), inspectors);
+        DetourClient client = client(server);
+        RawSession session = continued(client, UUID.randomUUID())) {
+      byte[] data = new byte[300_000];
+      new java.util.Random(7).nextBytes(data);
+      for (int i = 0; i < data.length; i += 10_000) {
+        session.north().write(java.util.Arrays.copyOfRange(data, i, i + 10_000));
+        session.south().write(java.util.Arrays.copyOfRange(data, i, i + 10_000));
+      }
+      session.north().finish();
+      session.south().finish();
+      byte[] north = session.north().readAll(WAIT);
+      byte[] south = session.south().readAll(WAIT);
+      byte[] expected = new byte[data.length];
+      for (int i = 0; i < data.length; i++) {
+        expected[i] = (byte) (data[i] ^ (byte) i);
+      }
+      assertThat(java.util.Arrays.copyOf(north, data.length)).isEqualTo(expected);
+      assertThat(new String(north, data.length, north.length - data.length)).isEqualTo("|end");
+      assertThat(south).isEqualTo(expected);
+      assertThat(threads).isNotEmpty().allSatisfy(t -> {
+        assertThat(t).contains("VirtualThread");
+        assertThat(t).doesNotContain("vert.x-eventloop").doesNotContain("receiver").doesNotContain("sender");
+      });
+    }
+  }
+
+  @Test
+  void aConfigNamingAnUnknownInspectorFailsToStart() {
+    assertThatThrownBy(() -> RunningServer.start(new JsonObject()
+        .put("relay", new JsonObject().put("inspectors", new JsonArray().add("nope")))))
+        .hasMessageContaining("relay.inspectors");
+  }
+
+}
