@@ -41,6 +41,11 @@ public final class StreamDetourMain {
         default -> usage("unknown argument " + args[i]);
       }
     }
+    if (Runtime.version().feature() < 24) {
+      LOG.warn("running on Java {}: before JDK 24 a virtual thread blocked in Kwik's stream reads pins its"
+          + " carrier thread, and a few hundred idle sessions can stall the server; use JDK 24 or newer",
+          Runtime.version().feature());
+    }
     Vertx vertx = Vertx.vertx();
     ServerConfig config;
     try {

@@ -122,11 +122,13 @@ public final class StreamDetourServer {
   }
 
   /**
-   * Graceful stop: new streams are refused at once, running sessions get {@code shutdown.grace}
+   * Graceful stop: new connections and new north streams are refused at once (south streams of
+   * continued sessions still pair), running sessions get {@code shutdown.grace}
    * to end, then the rest are cut and every connection is closed with code 0x206.
    */
   public Future<Void> shutdown() {
     edge.stopAccepting();
+    coordinator.stopAccepting();
     long deadline = System.nanoTime() + config.shutdown().grace().toNanos();
     Promise<Void> drained = Promise.promise();
     vertx.setPeriodic(0, DRAIN_POLL_MILLIS, id -> {
@@ -149,6 +151,7 @@ public final class StreamDetourServer {
   /** Stops at once: sessions are cut, connections closed. */
   public Future<Void> close() {
     edge.stopAccepting();
+    coordinator.stopAccepting();
     coordinator.abortAll("server_shutdown", DetourErrorCodes.SERVER_SHUTDOWN);
     return undeployAll();
   }

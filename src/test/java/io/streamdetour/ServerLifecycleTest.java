@@ -90,6 +90,26 @@ class ServerLifecycleTest {
   }
 
   @Test
+  void theSouthOfANorthContinuedBeforeTheStopStillPairs() throws Exception {
+    RunningServer server = RunningServer.start(acceptingTestAlpn().put("shutdown", new JsonObject().put("grace", "20s")));
+    try (DetourClient client = client(server); RawSession session = client.openRaw()) {
+      session.writeNorthHeader(SessionSpec.continueWith(0));
+      assertThat(session.readReply(WAIT).action()).isEqualTo(Action.CONTINUE);
+      Future<Void> stopped = server.server.shutdown();
+      session.south().write(session.southHeader());
+      byte[] data = "remote to client, after the stop began".getBytes();
+      session.south().write(data);
+      session.south().finish();
+      session.north().finish();
+      assertThat(session.south().readAll(WAIT)).isEqualTo(data);
+      assertThat(session.north().readAll(WAIT)).isEmpty();
+      stopped.await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } finally {
+      server.vertx.close().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  @Test
   void aSessionStillRunningAfterTheGraceTimeIsCut() throws Exception {
     RunningServer server = RunningServer.start(acceptingTestAlpn().put("shutdown", new JsonObject().put("grace", "1s")));
     List<SessionEnded> ended = new CopyOnWriteArrayList<>();
@@ -139,6 +159,30 @@ class ServerLifecycleTest {
         long start = System.nanoTime();
         assertThat(client.runSession(SessionSpec.continueWith(0).withExpectedAction(Action.BLOCK)).ok()).isTrue();
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(150), Duration.ofMillis(950));
+      }
+    }
+  }
+
+  @Test
+  void aNorthThatGoesAwayBeforeItsReplyEndsItsSession() throws Exception {
+    try (RunningServer server = RunningServer.start(acceptingTestAlpn())) {
+      List<SessionEnded> ended = new CopyOnWriteArrayList<>();
+      server.vertx.eventBus().<SessionEnded>consumer(Addresses.SESSION_ENDED, m -> ended.add(m.body()));
+      undeployPolicy(server);
+      var asked = new java.util.concurrent.CountDownLatch(1);
+      server.vertx.eventBus().consumer(Addresses.DECIDE, m -> {
+        asked.countDown();
+        server.vertx.setTimer(500, id -> m.reply(new Decision(Action.CONTINUE, "slow")));
+      });
+      try (DetourClient client = client(server); RawSession session = client.openRaw()) {
+        session.writeNorthHeader(SessionSpec.continueWith(0));
+        // Once the header is in (a reset before would only discard it), the client goes away.
+        assertThat(asked.await(10, TimeUnit.SECONDS)).isTrue();
+        session.north().reset(0x101);
+        session.north().abortReading(0x101);
+        await().atMost(WAIT).until(() -> !ended.isEmpty());
+        assertThat(ended.get(0).end()).isEqualTo("reply_failed");
+        assertThat(server.server.activeSessions()).isZero();
       }
     }
   }
@@ -230,6 +274,34 @@ class ServerLifecycleTest {
         assertThat(t).contains("VirtualThread");
         assertThat(t).doesNotContain("vert.x-eventloop").doesNotContain("receiver").doesNotContain("sender");
       });
+    }
+  }
+
+  @Test
+  void anInspectorThatThrowsEndsOnlyItsSession() throws Exception {
+    InspectorRegistry inspectors = new InspectorRegistry();
+    inspectors.register("explode-on-north", header -> (direction, data) -> {
+      if (direction == Direction.NORTH) {
+        throw new IllegalStateException("inspector bug");
+      }
+      return data;
+    });
+    try (RunningServer server = RunningServer.start(acceptingTestAlpn()
+        .put("relay", new JsonObject().put("inspectors", new JsonArray().add("explode-on-north"))), inspectors);
+        DetourClient client = client(server);
+        RawSession session = continued(client, UUID.randomUUID())) {
+      List<SessionEnded> ended = new CopyOnWriteArrayList<>();
+      server.vertx.eventBus().<SessionEnded>consumer(Addresses.SESSION_ENDED, m -> ended.add(m.body()));
+      byte[] data = "fine on south".getBytes();
+      session.south().write(data);
+      assertThat(session.south().read(data.length, WAIT)).isEqualTo(data);
+      session.north().write("boom".getBytes());
+      assertThat(session.north().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
+      assertThat(session.south().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
+      await().atMost(WAIT).until(() -> !ended.isEmpty());
+      assertThat(ended.get(0).end()).isEqualTo("north_reset");
+      assertThat(server.server.activeSessions()).isZero();
+      assertThat(client.runSession(SessionSpec.continueWith(0)).ok()).isTrue();
     }
   }
 

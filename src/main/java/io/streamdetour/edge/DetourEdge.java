@@ -18,7 +18,7 @@ public interface DetourEdge {
   /** Open QUIC connections right now. */
   int connectionCount();
 
-  /** New connections are refused and new streams on open connections are reset. */
+  /** New connections are refused; open ones keep working (the session layer decides about streams). */
   void stopAccepting();
 
   /** Closes every connection with an application error code, then the listener. */

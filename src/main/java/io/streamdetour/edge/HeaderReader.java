@@ -7,6 +7,7 @@ import io.streamdetour.codec.HeaderLimits;
 import io.streamdetour.codec.NorthHeader;
 import io.streamdetour.codec.StreamHeader;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
@@ -21,14 +22,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class HeaderReader {
 
+  private static final int PAYLOAD_CHUNK = 4096;
+
   private final HeaderDecoder decoder;
-  private final HeaderLimits limits;
   private final Duration timeout;
   private final ScheduledExecutorService timer;
 
   public HeaderReader(HeaderLimits limits, Duration timeout, ScheduledExecutorService timer) {
     this.decoder = new HeaderDecoder(limits);
-    this.limits = limits;
     this.timeout = timeout;
     this.timer = timer;
   }
@@ -72,16 +73,27 @@ public final class HeaderReader {
     }
     StreamHeader decoded = decoder.decode(header, 0, length);
     if (decoded instanceof NorthHeader north && north.payloadLength() > 0) {
-      // The decoder already refused lengths above limits.maxPayloadBytes().
-      byte[] payload = new byte[north.payloadLength()];
-      got = readFully(stream, payload, 0, payload.length);
-      if (got < payload.length) {
-        throw new HeaderException(HeaderException.Kind.PAYLOAD_TRUNCATED,
-            "stream ended after " + got + " of " + payload.length + " payload bytes");
-      }
-      return north.withPayload(payload);
+      return north.withPayload(readPayload(stream, north.payloadLength()));
     }
     return decoded;
+  }
+
+  /**
+   * The decoder already refused lengths above {@code header.max-payload-bytes}; memory still
+   * grows only with the bytes that really arrive, not with what a peer announces.
+   */
+  private static byte[] readPayload(EdgeStream stream, int length) throws HeaderException, IOException {
+    ByteArrayOutputStream payload = new ByteArrayOutputStream(Math.min(length, PAYLOAD_CHUNK));
+    byte[] chunk = new byte[Math.min(length, PAYLOAD_CHUNK)];
+    while (payload.size() < length) {
+      int n = stream.read(chunk, 0, Math.min(chunk.length, length - payload.size()));
+      if (n < 0) {
+        throw new HeaderException(HeaderException.Kind.PAYLOAD_TRUNCATED,
+            "stream ended after " + payload.size() + " of " + length + " payload bytes");
+      }
+      payload.write(chunk, 0, n);
+    }
+    return payload.toByteArray();
   }
 
   /** Returns how many bytes were read before the length was reached or the stream ended. */
@@ -95,9 +107,5 @@ public final class HeaderReader {
       total += n;
     }
     return total;
-  }
-
-  public HeaderLimits limits() {
-    return limits;
   }
 }

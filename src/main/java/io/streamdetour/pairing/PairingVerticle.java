@@ -38,8 +38,9 @@ public final class PairingVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    joins = vertx.eventBus().consumer(Addresses.PAIR, this::join);
-    cancels = vertx.eventBus().consumer(Addresses.PAIR_CANCEL, message -> cancel(message.body()));
+    // Local: the state lives in this instance, so both halves of a key must reach the same one.
+    joins = vertx.eventBus().localConsumer(Addresses.PAIR, this::join);
+    cancels = vertx.eventBus().localConsumer(Addresses.PAIR_CANCEL, message -> cancel(message.body()));
     return Future.all(joins.completion(), cancels.completion());
   }
 

@@ -3,6 +3,9 @@ package io.streamdetour.relay;
 import io.streamdetour.edge.EdgeStream;
 import io.vertx.core.buffer.Buffer;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 
 /**
@@ -12,6 +15,8 @@ import java.io.IOException;
  * and a blocked write stops the reading (QUIC flow control then holds the client).
  */
 public final class StreamRelay {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StreamRelay.class);
 
   /** How a direction ended. */
   public enum Outcome {
@@ -31,6 +36,17 @@ public final class StreamRelay {
   private StreamRelay() {}
 
   public static Outcome pump(EdgeStream stream, Direction direction, InspectorChain chain,
+      int bufferBytes, Progress progress) {
+    try {
+      return relay(stream, direction, chain, bufferBytes, progress);
+    } catch (RuntimeException e) {
+      // An inspector that throws ends its session like a reset: the caller cuts both streams.
+      LOG.error("relay {} {}: {}", stream, direction, e.toString(), e);
+      return Outcome.RESET;
+    }
+  }
+
+  private static Outcome relay(EdgeStream stream, Direction direction, InspectorChain chain,
       int bufferBytes, Progress progress) {
     byte[] buffer = new byte[bufferBytes];
     boolean writable = true;

@@ -70,7 +70,7 @@ final class Session implements StreamRelay.Progress {
   }
 
   /** @return false when the session already ended: the caller then cuts the south stream. */
-  boolean attachSouth(EdgeStream stream) {
+  synchronized boolean attachSouth(EdgeStream stream) {
     if (!southClaimed.compareAndSet(false, true)) {
       return false;
     }
@@ -90,9 +90,11 @@ final class Session implements StreamRelay.Progress {
 
   /**
    * Ends the session now: both streams are reset with {@code code}. Safe to call from any
-   * thread, any number of times; the first reason sticks.
+   * thread, any number of times; the first reason sticks. Synchronized with
+   * {@link #attachSouth}, so a south stream is either attached before (and reset here) or
+   * refused after.
    */
-  void abort(String reason, long code) {
+  synchronized void abort(String reason, long code) {
     endReason.compareAndSet(null, reason);
     north.reset(code);
     EdgeStream s = south;

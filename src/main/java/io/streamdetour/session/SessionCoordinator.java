@@ -49,6 +49,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   private final InspectorRegistry inspectors;
   private final Map<PairingKey, Session> sessions = new ConcurrentHashMap<>();
   private final long idleSweepTimer;
+  private volatile boolean draining;
 
   public SessionCoordinator(Vertx vertx, ServerConfig config, InspectorRegistry inspectors) {
     this.vertx = vertx;
@@ -72,6 +73,11 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   }
 
   private void north(NorthHeader header, EdgeStream stream) {
+    if (draining) {
+      LOG.info("north {} ({}) refused: server is shutting down", stream, header.taskId());
+      stream.reset(DetourErrorCodes.SERVER_SHUTDOWN);
+      return;
+    }
     PairingKey key = new PairingKey(stream.connectionId(), header.matchId());
     Decision decision = decide(stream, header);
     if (decision.action() != Action.CONTINUE) {
@@ -92,6 +98,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     awaitSouth(session);
     if (!reply(stream, header, decision)) {
       session.abort("reply_failed", DetourErrorCodes.SESSION_ABORTED);
+      session.directionEnded(Direction.NORTH, StreamRelay.Outcome.RESET);
       return;
     }
     session.directionEnded(Direction.NORTH,
@@ -224,6 +231,14 @@ public final class SessionCoordinator implements DecodedStreamHandler {
         session.abort("idle_timeout", DetourErrorCodes.IDLE_TIMEOUT);
       }
     }
+  }
+
+  /**
+   * New north streams are refused from now on; the south streams of sessions already
+   * continued still pair, so those sessions can finish.
+   */
+  public void stopAccepting() {
+    draining = true;
   }
 
   /** Cuts every session still running, for shutdown. */

@@ -128,11 +128,6 @@ public final class KwikEdge implements DetourEdge {
       stream.reset(DetourErrorCodes.LIMIT_EXCEEDED);
       return;
     }
-    if (!accepting) {
-      LOG.info("stream {} refused: server is shutting down", stream);
-      stream.reset(DetourErrorCodes.SERVER_SHUTDOWN);
-      return;
-    }
     streamThreads.newThread(() -> serve(stream)).start();
   }
 

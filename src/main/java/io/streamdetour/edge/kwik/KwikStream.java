@@ -14,6 +14,12 @@ final class KwikStream implements EdgeStream {
   private final KwikConnection connection;
   private final InputStream in;
   private final OutputStream out;
+  /**
+   * Kwik frees a stream's slot (and grants the peer a new one) each time a side closes, with no
+   * guard against a second time: aborting a side that already ended would hand out extra streams.
+   */
+  private volatile boolean inputEnded;
+  private volatile boolean outputEnded;
 
   KwikStream(QuicStream stream, KwikConnection connection) {
     this.stream = stream;
@@ -39,19 +45,34 @@ final class KwikStream implements EdgeStream {
 
   @Override
   public int read(byte[] buffer, int offset, int length) throws IOException {
-    return in.read(buffer, offset, length);
+    try {
+      int n = in.read(buffer, offset, length);
+      if (n < 0) {
+        inputEnded = true;
+      }
+      return n;
+    } catch (IOException resetOrAborted) {
+      inputEnded = true; // Kwik closed this side itself
+      throw resetOrAborted;
+    }
   }
 
   @Override
   public void write(byte[] buffer, int offset, int length) throws IOException {
     // Before, for a write that blocks on a full buffer; after, for one that does not.
     KwikSendStallGuard.watch(out);
-    out.write(buffer, offset, length);
+    try {
+      out.write(buffer, offset, length);
+    } catch (IOException stoppedOrAborted) {
+      outputEnded = true; // Kwik reset this side itself (STOP_SENDING, connection gone)
+      throw stoppedOrAborted;
+    }
     KwikSendStallGuard.watch(out);
   }
 
   @Override
   public void finish() {
+    outputEnded = true;
     try {
       out.close();
       KwikSendStallGuard.watch(out);
@@ -62,13 +83,19 @@ final class KwikStream implements EdgeStream {
 
   @Override
   public void reset(long applicationErrorCode) {
-    stream.abortReading(applicationErrorCode);
-    stream.resetStream(applicationErrorCode);
+    stopReading(applicationErrorCode);
+    if (!outputEnded) {
+      outputEnded = true;
+      stream.resetStream(applicationErrorCode);
+    }
   }
 
   @Override
   public void stopReading(long applicationErrorCode) {
-    stream.abortReading(applicationErrorCode);
+    if (!inputEnded) {
+      inputEnded = true;
+      stream.abortReading(applicationErrorCode);
+    }
   }
 
   @Override
