@@ -37,13 +37,14 @@ def java_heap_mib(pid):
 
 def measure(name, pid, port, client, connections, hold, java):
     time.sleep(2)
-    idle = status(pid)
+    # Heap first: its full GC also settles RSS, so both readings are taken the same way.
     heap_before = java_heap_mib(pid) if java else None
+    idle = status(pid)
     proc = subprocess.Popen([client, "--server", f"127.0.0.1:{port}", "--connections", str(connections),
                              "--hold-idle", str(hold)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(hold * 0.6)
-    held = status(pid)
     heap_held = java_heap_mib(pid) if java else None
+    held = status(pid)
     out, _ = proc.communicate(timeout=hold + 60)
     line = out.strip().splitlines()[-1] if out.strip() else ""
     row = f"| {name} | {idle[0]} | {held[0]} | {idle[1]:.0f} | {held[1]:.0f} |"
