@@ -72,6 +72,7 @@ public final class StreamDetourMain {
       return;
     }
     System.out.println(g3proxySnippet(server.quicAddress(), server.tlsIdentity()));
+    server.watch(confFile);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: no new sessions; {} running get up to {} ms", server.activeSessions(),
           config.shutdown().grace().toMillis());

@@ -5,15 +5,18 @@ import io.streamdetour.bus.RecordCodec;
 import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.codec.HeaderLimits;
 import io.streamdetour.config.ConfigException;
+import io.streamdetour.config.ConfigWatcher;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.DetourEdge;
 import io.streamdetour.edge.HeaderReader;
 import io.streamdetour.edge.QuicEdgeVerticle;
 import io.streamdetour.edge.kwik.KwikEdge;
 import io.streamdetour.pairing.PairingVerticle;
+import io.streamdetour.policy.Policy;
 import io.streamdetour.policy.PolicyVerticle;
 import io.streamdetour.relay.InspectorRegistry;
 import io.streamdetour.session.SessionCoordinator;
+import io.streamdetour.tls.TlsFileWatcher;
 import io.streamdetour.tls.TlsIdentity;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -24,9 +27,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -41,26 +47,30 @@ public final class StreamDetourServer {
   private static final long DRAIN_POLL_MILLIS = 100;
 
   private final Vertx vertx;
-  private final ServerConfig config;
-  private final TlsIdentity identity;
+  /** What new sessions use; replaced whole when a valid change is loaded. */
+  private final AtomicReference<ServerConfig> config;
+  private final AtomicReference<Policy> policy;
+  private volatile TlsIdentity identity;
   private final SessionCoordinator coordinator;
   private final DetourEdge edge;
   private final ScheduledThreadPoolExecutor headerTimer;
   private final List<String> deployments = new ArrayList<>();
+  private final List<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
   private String edgeDeployment;
 
   private StreamDetourServer(Vertx vertx, ServerConfig config, TlsIdentity identity,
       InspectorRegistry inspectors) {
     this.vertx = vertx;
-    this.config = config;
+    this.config = new AtomicReference<>(config);
+    this.policy = new AtomicReference<>(new Policy(config.policy()));
     this.identity = identity;
-    this.coordinator = new SessionCoordinator(vertx, config, inspectors);
+    this.coordinator = new SessionCoordinator(vertx, this.config::get, inspectors);
     this.headerTimer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().daemon().name("header-timer").factory());
     headerTimer.setRemoveOnCancelPolicy(true);
     String nodeId = UUID.randomUUID().toString().substring(0, 8);
     HeaderReader headerReader = new HeaderReader(
         new HeaderLimits(config.header().maxBytes(), config.header().maxPayloadBytes()),
-        config.header().timeout(), headerTimer);
+        config.header().timeout(), config.decision().timeout().plus(config.pairing().timeout()), headerTimer);
     this.edge = new KwikEdge(config.quic(), identity, headerReader, nodeId);
   }
 
@@ -79,12 +89,13 @@ public final class StreamDetourServer {
   }
 
   private Future<Void> deployAll() {
+    ServerConfig config = this.config.get();
     DeploymentOptions workers = new DeploymentOptions()
         .setThreadingModel(ThreadingModel.WORKER)
         .setInstances(config.decision().instances());
     return deploy(vertx.deployVerticle(SessionLogVerticle::new, new DeploymentOptions()))
         .compose(v -> deploy(vertx.deployVerticle(new PairingVerticle(config.pairing().timeout()))))
-        .compose(v -> deploy(vertx.deployVerticle(() -> new PolicyVerticle(config.policy()), workers)))
+        .compose(v -> deploy(vertx.deployVerticle(() -> new PolicyVerticle(policy::get), workers)))
         .compose(v -> vertx.deployVerticle(new QuicEdgeVerticle(edge, coordinator, DetourErrorCodes.SERVER_SHUTDOWN)))
         .map(id -> {
           edgeDeployment = id;
@@ -110,7 +121,48 @@ public final class StreamDetourServer {
   }
 
   public ServerConfig config() {
-    return config;
+    return config.get();
+  }
+
+  /**
+   * Makes {@code next} the configuration of new sessions: the policy and the decision, pairing
+   * and relay settings apply at once; running sessions keep the settings they started with.
+   */
+  public void apply(ServerConfig next) {
+    policy.set(new Policy(next.policy()));
+    config.set(next);
+  }
+
+  /**
+   * Watches the configuration file (vertx-config) and, when configured, the certificate files,
+   * every {@code reload.scan-period}; valid changes apply to new sessions and handshakes.
+   *
+   * @param file the operator's file, or null for the default one
+   */
+  public ConfigWatcher watch(Path file) {
+    ServerConfig current = config.get();
+    ConfigWatcher watcher = ConfigWatcher.start(vertx, file, current, this::apply);
+    closeables.add(watcher);
+    long period = current.reload().scanPeriod().toMillis();
+    if (period > 0 && !current.tls().selfSigned()) {
+      closeables.add(TlsFileWatcher.start(vertx, Path.of(current.tls().certificate()),
+          Path.of(current.tls().privateKey()), period, this::replaceIdentityQuietly));
+    }
+    return watcher;
+  }
+
+  private void replaceIdentityQuietly(TlsIdentity next) {
+    try {
+      replaceIdentity(next);
+    } catch (Exception e) {
+      throw new IllegalStateException("the edge refused the new certificate: " + e.getMessage(), e);
+    }
+  }
+
+  /** New handshakes present {@code next}; established connections are not touched. */
+  public void replaceIdentity(TlsIdentity next) throws Exception {
+    edge.replaceIdentity(next);
+    identity = next;
   }
 
   public int activeSessions() {
@@ -129,6 +181,7 @@ public final class StreamDetourServer {
   public Future<Void> shutdown() {
     edge.stopAccepting();
     coordinator.stopAccepting();
+    ServerConfig config = this.config.get();
     long deadline = System.nanoTime() + config.shutdown().grace().toNanos();
     Promise<Void> drained = Promise.promise();
     vertx.setPeriodic(0, DRAIN_POLL_MILLIS, id -> {
@@ -157,6 +210,14 @@ public final class StreamDetourServer {
   }
 
   private Future<Void> undeployAll() {
+    for (AutoCloseable closeable : closeables) {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        LOG.debug("closing {}: {}", closeable, e.toString());
+      }
+    }
+    closeables.clear();
     Future<Void> edgeStopped = edgeDeployment == null ? Future.succeededFuture() : vertx.undeploy(edgeDeployment);
     return edgeStopped.eventually(() -> {
       coordinator.close();

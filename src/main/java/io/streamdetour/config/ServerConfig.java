@@ -18,7 +18,8 @@ public record ServerConfig(
     Policy policy,
     Pairing pairing,
     Relay relay,
-    Shutdown shutdown) {
+    Shutdown shutdown,
+    Reload reload) {
 
   /** The QUIC listener and the transport limits a peer gets. */
   public record Quic(
@@ -67,6 +68,9 @@ public record ServerConfig(
 
   public record Shutdown(Duration grace) {}
 
+  /** How often the configuration file is checked for changes; 0 turns live reload off. */
+  public record Reload(Duration scanPeriod) {}
+
   private static final Duration MAX = Duration.ofDays(1);
 
   /** Validates the whole tree and reports every problem at once, each with its key. */
@@ -80,7 +84,8 @@ public record ServerConfig(
         policy(root.section("policy")),
         new Pairing(section(root, "pairing", r -> r.duration("timeout", Duration.ofMillis(10), MAX))),
         relay(root.section("relay")),
-        new Shutdown(section(root, "shutdown", r -> r.duration("grace", Duration.ZERO, MAX))));
+        new Shutdown(section(root, "shutdown", r -> r.duration("grace", Duration.ZERO, MAX))),
+        new Reload(section(root, "reload", r -> r.duration("scan-period", Duration.ZERO, Duration.ofHours(1)))));
     root.rejectUnknownKeys();
     if (!root.problems().isEmpty()) {
       throw new ConfigException(root.problems());

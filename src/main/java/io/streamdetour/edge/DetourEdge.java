@@ -1,5 +1,7 @@
 package io.streamdetour.edge;
 
+import io.streamdetour.tls.TlsIdentity;
+
 import java.net.InetSocketAddress;
 
 /**
@@ -14,6 +16,9 @@ public interface DetourEdge {
 
   /** The bound UDP address. */
   InetSocketAddress localAddress();
+
+  /** New handshakes use this certificate from now on; established connections keep theirs. */
+  void replaceIdentity(TlsIdentity identity) throws Exception;
 
   /** Open QUIC connections right now. */
   int connectionCount();

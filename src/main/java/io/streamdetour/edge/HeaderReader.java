@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Reads one stream's PROXY v2 header, and a north stream's payload, from a blocking
@@ -26,39 +25,74 @@ public final class HeaderReader {
 
   private final HeaderDecoder decoder;
   private final Duration timeout;
+  private final Duration firstByteTimeout;
   private final ScheduledExecutorService timer;
 
-  public HeaderReader(HeaderLimits limits, Duration timeout, ScheduledExecutorService timer) {
+  /**
+   * @param timeout time for the whole header and payload, from the stream's first byte
+   * @param firstByteTimeout time a stream may stay without any byte. QUIC opens every
+   *     lower-numbered stream when a higher one carries data, so a south stream whose north is
+   *     still waiting for its decision exists before g3proxy writes to it: this must cover the
+   *     decision and the reply's round trip, not just one header's transfer.
+   */
+  public HeaderReader(HeaderLimits limits, Duration timeout, Duration firstByteTimeout,
+      ScheduledExecutorService timer) {
     this.decoder = new HeaderDecoder(limits);
     this.timeout = timeout;
+    this.firstByteTimeout = firstByteTimeout;
     this.timer = timer;
   }
 
   public StreamHeader read(EdgeStream stream) throws HeaderException, IOException {
-    AtomicBoolean timedOut = new AtomicBoolean();
-    ScheduledFuture<?> deadline = timer.schedule(() -> {
-      timedOut.set(true);
-      stream.stopReading(DetourErrorCodes.HEADER_TIMEOUT);
-    }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    Deadline deadline = new Deadline(stream);
+    deadline.arm(firstByteTimeout);
     try {
-      return readHeader(stream);
+      return readHeader(stream, deadline);
     } catch (IOException e) {
-      if (timedOut.get()) {
-        throw new HeaderException(HeaderException.Kind.TIMEOUT,
-            "no complete header within " + timeout.toMillis() + " ms");
+      if (deadline.expired != null) {
+        throw new HeaderException(HeaderException.Kind.TIMEOUT, deadline.expired);
       }
       throw e;
     } finally {
-      deadline.cancel(false);
+      deadline.cancel();
     }
   }
 
-  private StreamHeader readHeader(EdgeStream stream) throws HeaderException, IOException {
+  /** Stops reading the stream when it fires, which fails the blocked read. */
+  private final class Deadline {
+    private final EdgeStream stream;
+    private ScheduledFuture<?> future;
+    volatile String expired;
+
+    Deadline(EdgeStream stream) {
+      this.stream = stream;
+    }
+
+    void arm(Duration after) {
+      cancel();
+      future = timer.schedule(() -> {
+        expired = after == timeout
+            ? "no complete header within " + timeout.toMillis() + " ms of its first byte"
+            : "no byte within " + after.toMillis() + " ms of the stream's opening";
+        stream.stopReading(DetourErrorCodes.HEADER_TIMEOUT);
+      }, after.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    void cancel() {
+      if (future != null) {
+        future.cancel(false);
+      }
+    }
+  }
+
+  private StreamHeader readHeader(EdgeStream stream, Deadline deadline) throws HeaderException, IOException {
     byte[] preamble = new byte[HeaderDecoder.PREAMBLE_BYTES];
-    int got = readFully(stream, preamble, 0, preamble.length);
-    if (got == 0) {
+    int first = stream.read(preamble, 0, preamble.length);
+    if (first < 0) {
       throw new HeaderException(HeaderException.Kind.EMPTY, "stream ended before any byte");
     }
+    deadline.arm(timeout);
+    int got = first + readFully(stream, preamble, first, preamble.length - first);
     if (got < preamble.length) {
       throw new HeaderException(HeaderException.Kind.TRUNCATED,
           "stream ended after " + got + " of " + preamble.length + " preamble bytes");

@@ -2,10 +2,11 @@ package io.streamdetour.policy;
 
 import io.streamdetour.bus.Addresses;
 import io.streamdetour.bus.DecisionRequest;
-import io.streamdetour.config.ServerConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
+
+import java.util.function.Supplier;
 
 /**
  * Answers decision requests from the policy. Deployed as worker instances, so a slow matcher
@@ -13,17 +14,18 @@ import io.vertx.core.eventbus.MessageConsumer;
  */
 public final class PolicyVerticle extends VerticleBase {
 
-  private final Policy policy;
+  private final Supplier<Policy> policy;
   private MessageConsumer<DecisionRequest> consumer;
 
-  public PolicyVerticle(ServerConfig.Policy config) {
-    this.policy = new Policy(config);
+  /** @param policy the policy in force; read per request, so a reloaded one applies at once */
+  public PolicyVerticle(Supplier<Policy> policy) {
+    this.policy = policy;
   }
 
   @Override
   public Future<?> start() {
     consumer = vertx.eventBus().consumer(Addresses.DECIDE, message ->
-        message.reply(policy.decide(message.body().header())));
+        message.reply(policy.get().decide(message.body().header())));
     return consumer.completion();
   }
 

@@ -4,6 +4,7 @@ import io.streamdetour.bus.Decision;
 import io.streamdetour.bus.PairingKey;
 import io.streamdetour.bus.SessionEnded;
 import io.streamdetour.codec.NorthHeader;
+import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.EdgeStream;
 import io.streamdetour.relay.Direction;
 import io.streamdetour.relay.InspectorChain;
@@ -23,6 +24,8 @@ final class Session implements StreamRelay.Progress {
   private final PairingKey key;
   private final NorthHeader header;
   private final Decision decision;
+  private final ServerConfig.Relay relay;
+  private final java.time.Duration pairingTimeout;
   private final EdgeStream north;
   private final InspectorChain inspectors;
   private final Consumer<Session> onEnd;
@@ -36,11 +39,13 @@ final class Session implements StreamRelay.Progress {
   private volatile long bytesNorth;
   private volatile long bytesSouth;
 
-  Session(PairingKey key, NorthHeader header, Decision decision, EdgeStream north,
+  Session(PairingKey key, NorthHeader header, Decision decision, ServerConfig config, EdgeStream north,
       InspectorChain inspectors, Consumer<Session> onEnd) {
     this.key = key;
     this.header = header;
     this.decision = decision;
+    this.relay = config.relay();
+    this.pairingTimeout = config.pairing().timeout();
     this.north = north;
     this.inspectors = inspectors;
     this.onEnd = onEnd;
@@ -52,6 +57,15 @@ final class Session implements StreamRelay.Progress {
 
   InspectorChain inspectors() {
     return inspectors;
+  }
+
+  /** The relay settings this session started with; a reloaded config does not change them. */
+  ServerConfig.Relay relay() {
+    return relay;
+  }
+
+  java.time.Duration pairingTimeout() {
+    return pairingTimeout;
   }
 
   long idleNanos(long now) {

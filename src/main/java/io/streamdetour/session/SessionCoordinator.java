@@ -33,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
  * What happens to each decoded stream: a north header is put to the policy over the event bus
@@ -43,20 +44,21 @@ import java.util.concurrent.TimeoutException;
 public final class SessionCoordinator implements DecodedStreamHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(SessionCoordinator.class);
+  private static final long IDLE_SWEEP_MILLIS = 250;
 
   private final Vertx vertx;
-  private final ServerConfig config;
+  /** The configuration new sessions start with; a running session keeps its own snapshot. */
+  private final Supplier<ServerConfig> config;
   private final InspectorRegistry inspectors;
   private final Map<PairingKey, Session> sessions = new ConcurrentHashMap<>();
   private final long idleSweepTimer;
   private volatile boolean draining;
 
-  public SessionCoordinator(Vertx vertx, ServerConfig config, InspectorRegistry inspectors) {
+  public SessionCoordinator(Vertx vertx, Supplier<ServerConfig> config, InspectorRegistry inspectors) {
     this.vertx = vertx;
     this.config = config;
     this.inspectors = inspectors;
-    long sweepMillis = Math.max(100, Math.min(1000, config.relay().idleTimeout().toMillis() / 4));
-    this.idleSweepTimer = vertx.setPeriodic(sweepMillis, id -> endIdleSessions());
+    this.idleSweepTimer = vertx.setPeriodic(IDLE_SWEEP_MILLIS, id -> endIdleSessions());
   }
 
   /** Continued sessions relaying right now. */
@@ -78,16 +80,17 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       stream.reset(DetourErrorCodes.SERVER_SHUTDOWN);
       return;
     }
+    ServerConfig snapshot = config.get();
     PairingKey key = new PairingKey(stream.connectionId(), header.matchId());
-    Decision decision = decide(stream, header);
+    Decision decision = decide(stream, header, snapshot.decision());
     if (decision.action() != Action.CONTINUE) {
       if (reply(stream, header, decision)) {
-        endUndetoured(stream, header, key, decision);
+        endUndetoured(stream, header, key, decision, snapshot.header().timeout());
       }
       return;
     }
-    Session session = new Session(key, header, decision, stream,
-        inspectors.chainFor(config.relay().inspectors(), header), this::ended);
+    Session session = new Session(key, header, decision, snapshot, stream,
+        inspectors.chainFor(snapshot.relay().inspectors(), header), this::ended);
     if (sessions.putIfAbsent(key, session) != null) {
       LOG.warn("north {} ({}): match id {} is still in use on this connection; stream reset",
           stream, header.taskId(), header.matchId());
@@ -102,7 +105,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       return;
     }
     session.directionEnded(Direction.NORTH,
-        StreamRelay.pump(stream, Direction.NORTH, session.inspectors(), config.relay().bufferBytes(), session));
+        StreamRelay.pump(stream, Direction.NORTH, session.inspectors(), session.relay().bufferBytes(), session));
   }
 
   private void south(SouthHeader header, EdgeStream stream) {
@@ -114,7 +117,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       stream.reset(DetourErrorCodes.PAIRING_FAILED);
       return;
     }
-    PairingResult result = pair(new PairingRequest(key, PairingRequest.Half.SOUTH));
+    PairingResult result = pair(new PairingRequest(key, PairingRequest.Half.SOUTH), session.pairingTimeout());
     if (result.outcome() != PairingResult.Outcome.PAIRED || !session.attachSouth(stream)) {
       LOG.warn("south {}: pairing {} failed: {} {}", stream, key, result.outcome(),
           result.detail() == null ? "" : result.detail());
@@ -122,11 +125,11 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       return;
     }
     session.directionEnded(Direction.SOUTH,
-        StreamRelay.pump(stream, Direction.SOUTH, session.inspectors(), config.relay().bufferBytes(), session));
+        StreamRelay.pump(stream, Direction.SOUTH, session.inspectors(), session.relay().bufferBytes(), session));
   }
 
-  private Decision decide(EdgeStream stream, NorthHeader header) {
-    Duration timeout = config.decision().timeout();
+  private Decision decide(EdgeStream stream, NorthHeader header, ServerConfig.Decision settings) {
+    Duration timeout = settings.timeout();
     Future<Message<Decision>> request = vertx.eventBus().request(Addresses.DECIDE,
         new DecisionRequest(stream.connectionId(), stream.streamId(), header),
         new DeliveryOptions().setSendTimeout(timeout.toMillis()));
@@ -135,13 +138,13 @@ public final class SessionCoordinator implements DecodedStreamHandler {
           .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).body();
     } catch (ExecutionException | TimeoutException e) {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-      Action fallback = config.decision().fallback();
+      Action fallback = settings.fallback();
       LOG.warn("north {} ({}): no decision within {} ms ({}); fallback {}", stream, header.taskId(),
           timeout.toMillis(), cause.getMessage(), fallback);
       return new Decision(fallback, "fallback");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return new Decision(config.decision().fallback(), "fallback");
+      return new Decision(settings.fallback(), "fallback");
     }
   }
 
@@ -161,10 +164,11 @@ public final class SessionCoordinator implements DecodedStreamHandler {
    * After bypass or block g3proxy finishes both detour streams: finish ours and read the rest of
    * north away quietly, for at most the header timeout.
    */
-  private void endUndetoured(EdgeStream stream, NorthHeader header, PairingKey key, Decision decision) {
+  private void endUndetoured(EdgeStream stream, NorthHeader header, PairingKey key, Decision decision,
+      Duration drainLimit) {
     long start = System.nanoTime();
     stream.finish();
-    long timer = vertx.setTimer(config.header().timeout().toMillis(), id -> stream.stopReading(DetourErrorCodes.NO_ERROR));
+    long timer = vertx.setTimer(drainLimit.toMillis(), id -> stream.stopReading(DetourErrorCodes.NO_ERROR));
     byte[] sink = new byte[4096];
     try {
       while (stream.read(sink, 0, sink.length) >= 0) {
@@ -184,7 +188,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   /** The north half waits in the pairing service; if its south never comes, the session ends. */
   private void awaitSouth(Session session) {
     DeliveryOptions options = new DeliveryOptions()
-        .setSendTimeout(config.pairing().timeout().toMillis() + 5_000);
+        .setSendTimeout(session.pairingTimeout().toMillis() + 5_000);
     vertx.eventBus().<PairingResult>request(Addresses.PAIR,
             new PairingRequest(session.key(), PairingRequest.Half.NORTH), options)
         .onComplete(reply -> {
@@ -197,8 +201,8 @@ public final class SessionCoordinator implements DecodedStreamHandler {
         });
   }
 
-  private PairingResult pair(PairingRequest request) {
-    long waitMillis = config.pairing().timeout().toMillis() + 5_000;
+  private PairingResult pair(PairingRequest request, Duration pairingTimeout) {
+    long waitMillis = pairingTimeout.toMillis() + 5_000;
     try {
       return vertx.eventBus().<PairingResult>request(Addresses.PAIR, request,
               new DeliveryOptions().setSendTimeout(waitMillis))
@@ -224,10 +228,10 @@ public final class SessionCoordinator implements DecodedStreamHandler {
 
   private void endIdleSessions() {
     long now = System.nanoTime();
-    long limit = config.relay().idleTimeout().toNanos();
     for (Session session : sessions.values()) {
-      if (session.idleNanos(now) > limit) {
-        LOG.info("session {}: idle for {} ms; ended", session.key(), config.relay().idleTimeout().toMillis());
+      Duration limit = session.relay().idleTimeout();
+      if (session.idleNanos(now) > limit.toNanos()) {
+        LOG.info("session {}: idle for {} ms; ended", session.key(), limit.toMillis());
         session.abort("idle_timeout", DetourErrorCodes.IDLE_TIMEOUT);
       }
     }

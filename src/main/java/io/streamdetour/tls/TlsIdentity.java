@@ -103,7 +103,8 @@ public record TlsIdentity(
       Object parsed = parser.readObject();
       JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
       if (parsed instanceof PEMKeyPair pair) {
-        key = converter.getKeyPair(pair).getPrivate();
+        // Only the private part: an SEC1 EC key need not carry its public key.
+        key = converter.getPrivateKey(pair.getPrivateKeyInfo());
       } else if (parsed instanceof PrivateKeyInfo info) {
         key = converter.getPrivateKey(info);
       } else {

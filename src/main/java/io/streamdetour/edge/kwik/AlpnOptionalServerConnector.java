@@ -23,6 +23,7 @@ import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The one place where stream-detour reaches into Kwik: a server connector that accepts TLS
@@ -75,19 +76,16 @@ final class AlpnOptionalServerConnector {
 
   private AlpnOptionalServerConnector() {}
 
-  static ServerConnectorImpl create(DatagramSocket socket, TlsIdentity identity,
-      ServerConnectionConfig config, Logger log) throws CertificateException {
+  static ServerConnectorImpl create(DatagramSocket socket, EngineFactory factory,
+      ServerConnectionConfig config, Logger log) {
     if (SHAPE_ERROR != null) {
       throw new IllegalStateException(SHAPE_ERROR);
     }
-    EngineFactory factory = new EngineFactory(identity);
     try {
       return CONSTRUCTOR.newInstance(socket, factory, List.of(QuicConnection.QuicVersion.V1), config, log);
     } catch (InvocationTargetException e) {
-      factory.dispose();
       throw new IllegalStateException("Kwik could not create its server connector: " + e.getCause(), e.getCause());
     } catch (ReflectiveOperationException e) {
-      factory.dispose();
       throw new IllegalStateException("cannot call Kwik's ServerConnectorImpl constructor: " + e, e);
     }
   }
@@ -101,19 +99,47 @@ final class AlpnOptionalServerConnector {
     }
   }
 
-  /** Wraps each engine's status handler; see the class comment. */
+  /**
+   * Wraps each engine's status handler (see the class comment), and makes engines from the
+   * current certificate: {@link #replace} rotates it for new handshakes without touching
+   * established connections.
+   */
   static final class EngineFactory extends TlsServerEngineFactory {
+
+    private final AtomicReference<TlsServerEngineFactory> current;
 
     EngineFactory(TlsIdentity identity) throws CertificateException {
       super(identity.keyStore(), identity.alias(), identity.password(), identity.ecCurve());
+      current = new AtomicReference<>(this);
+    }
+
+    void replace(TlsIdentity identity) throws CertificateException {
+      TlsServerEngineFactory next = new TlsServerEngineFactory(
+          identity.keyStore(), identity.alias(), identity.password(), identity.ecCurve());
+      TlsServerEngineFactory previous = current.getAndSet(next);
+      if (previous != this) {
+        previous.dispose();
+      }
     }
 
     @Override
     public TlsServerEngine createServerEngine(ServerMessageSender sender, TlsStatusEventHandler handler) {
       AlpnOptionalHandler wrapper = new AlpnOptionalHandler(handler);
-      TlsServerEngine engine = super.createServerEngine(sender, wrapper);
+      TlsServerEngineFactory factory = current.get();
+      TlsServerEngine engine = factory == this
+          ? super.createServerEngine(sender, wrapper)
+          : factory.createServerEngine(sender, wrapper);
       wrapper.engine = engine;
       return engine;
+    }
+
+    @Override
+    public void dispose() {
+      TlsServerEngineFactory replaced = current.get();
+      if (replaced != this) {
+        replaced.dispose();
+      }
+      super.dispose();
     }
   }
 

@@ -23,7 +23,6 @@ import tech.kwik.core.server.impl.ServerConnectorImpl;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
@@ -48,6 +47,7 @@ public final class KwikEdge implements DetourEdge {
   private final AtomicLong connectionCounter = new AtomicLong();
   private volatile boolean accepting = true;
   private volatile ServerConnectorImpl connector;
+  private volatile AlpnOptionalServerConnector.EngineFactory engineFactory;
   private volatile ResilientDatagramSocket socket;
   private DecodedStreamHandler handler;
 
@@ -77,9 +77,13 @@ public final class KwikEdge implements DetourEdge {
         .connectionIdLength(8)
         .build();
     try {
-      connector = AlpnOptionalServerConnector.create(socket, identity, config, new KwikLogger());
+      engineFactory = new AlpnOptionalServerConnector.EngineFactory(identity);
+      connector = AlpnOptionalServerConnector.create(socket, engineFactory, config, new KwikLogger());
     } catch (RuntimeException | java.security.cert.CertificateException e) {
       socket.close();
+      if (engineFactory != null) {
+        engineFactory.dispose();
+      }
       throw e;
     }
     ApplicationProtocolConnectionFactory factory = new DetourProtocol();
@@ -100,6 +104,11 @@ public final class KwikEdge implements DetourEdge {
   @Override
   public int connectionCount() {
     return connections.size();
+  }
+
+  @Override
+  public void replaceIdentity(TlsIdentity next) throws Exception {
+    engineFactory.replace(next);
   }
 
   @Override
@@ -209,9 +218,5 @@ public final class KwikEdge implements DetourEdge {
     public long maxBidirectionalStreamReceiverBufferSize() {
       return settings.streamWindow();
     }
-  }
-
-  List<String> connectionIds() {
-    return connections.values().stream().map(KwikConnection::id).toList();
   }
 }

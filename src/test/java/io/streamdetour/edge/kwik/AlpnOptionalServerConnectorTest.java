@@ -108,7 +108,7 @@ class AlpnOptionalServerConnectorTest {
   void theConnectorIsBuiltThroughKwiksConstructorAndCloses(@TempDir Path dir) throws Exception {
     var socket = new ResilientDatagramSocket(new InetSocketAddress("127.0.0.1", 0));
     ServerConnectorImpl connector = AlpnOptionalServerConnector.create(socket,
-        TlsIdentity.selfSigned(List.of("localhost"), dir),
+        new AlpnOptionalServerConnector.EngineFactory(TlsIdentity.selfSigned(List.of("localhost"), dir)),
         ServerConnectionConfig.builder().maxOpenPeerInitiatedBidirectionalStreams(32).build(),
         new KwikLogger());
     connector.start();

@@ -1,0 +1,109 @@
+package io.streamdetour.config;
+
+import io.vertx.config.ConfigRetriever;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * Live configuration through vertx-config's watch ({@link ConfigRetriever#listen}): each change
+ * of the file is validated as a whole first; a valid one is handed to {@code apply}, an invalid
+ * one is logged with every problem and the running configuration stays.
+ */
+public final class ConfigWatcher implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ConfigWatcher.class);
+
+  /** What the watcher knows right now. */
+  public record Status(int version, ServerConfig config, String lastError) {}
+
+  private final ConfigRetriever retriever;
+  private final Consumer<ServerConfig> apply;
+  private final AtomicReference<Status> status;
+
+  private ConfigWatcher(ConfigRetriever retriever, ServerConfig initial, Consumer<ServerConfig> apply) {
+    this.retriever = retriever;
+    this.apply = apply;
+    this.status = new AtomicReference<>(new Status(1, initial, null));
+  }
+
+  /**
+   * Watches {@code file} (or the default file) every {@code reload.scan-period} of
+   * {@code initial}; with a period of 0 nothing is watched.
+   */
+  public static ConfigWatcher start(Vertx vertx, Path file, ServerConfig initial, Consumer<ServerConfig> apply) {
+    long period = initial.reload().scanPeriod().toMillis();
+    if (period == 0) {
+      return new ConfigWatcher(null, initial, apply);
+    }
+    ConfigRetriever retriever = ConfigLoader.retriever(vertx, file, period);
+    ConfigWatcher watcher = new ConfigWatcher(retriever, initial, apply);
+    retriever.listen(change -> watcher.changed(change.getNewConfiguration()));
+    return watcher;
+  }
+
+  public Status status() {
+    return status.get();
+  }
+
+  void changed(JsonObject json) {
+    Status current = status.get();
+    ServerConfig next;
+    try {
+      next = ServerConfig.from(json);
+    } catch (ConfigException e) {
+      e.problems().forEach(p -> LOG.error("config change refused: {}", p));
+      LOG.error("config change refused ({} problems); version {} stays in force", e.problems().size(), current.version());
+      status.set(new Status(current.version(), current.config(), String.join("; ", e.problems())));
+      return;
+    }
+    if (next.equals(current.config())) {
+      return;
+    }
+    for (String key : restartOnlyChanges(current.config(), next)) {
+      LOG.warn("config: {} changed; it takes effect at the next restart", key);
+    }
+    apply.accept(next);
+    status.set(new Status(current.version() + 1, next, null));
+    LOG.info("config version {} applied: new sessions use it, running sessions keep theirs", current.version() + 1);
+  }
+
+  /** Keys read only at start-up: the listener, TLS identity sources, header limits, pairing, instances. */
+  static List<String> restartOnlyChanges(ServerConfig before, ServerConfig after) {
+    List<String> changed = new ArrayList<>();
+    if (!Objects.equals(before.quic(), after.quic())) {
+      changed.add("quic");
+    }
+    if (!Objects.equals(before.tls(), after.tls())) {
+      changed.add("tls (file names; the files' content reloads by itself)");
+    }
+    if (!Objects.equals(before.header(), after.header())) {
+      changed.add("header");
+    }
+    if (before.decision().instances() != after.decision().instances()) {
+      changed.add("decision.instances");
+    }
+    if (!Objects.equals(before.pairing(), after.pairing())) {
+      changed.add("pairing");
+    }
+    if (!Objects.equals(before.reload(), after.reload())) {
+      changed.add("reload");
+    }
+    return changed;
+  }
+
+  @Override
+  public void close() {
+    if (retriever != null) {
+      retriever.close();
+    }
+  }
+}
