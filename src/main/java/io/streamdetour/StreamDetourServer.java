@@ -181,6 +181,7 @@ public final class StreamDetourServer {
   public Future<Void> shutdown() {
     edge.stopAccepting();
     coordinator.stopAccepting();
+    closeWatchers();
     ServerConfig config = this.config.get();
     long deadline = System.nanoTime() + config.shutdown().grace().toNanos();
     Promise<Void> drained = Promise.promise();
@@ -209,7 +210,8 @@ public final class StreamDetourServer {
     return undeployAll();
   }
 
-  private Future<Void> undeployAll() {
+  /** Watching stops first: a stopping Vert.x can no longer read files. */
+  private void closeWatchers() {
     for (AutoCloseable closeable : closeables) {
       try {
         closeable.close();
@@ -218,6 +220,10 @@ public final class StreamDetourServer {
       }
     }
     closeables.clear();
+  }
+
+  private Future<Void> undeployAll() {
+    closeWatchers();
     Future<Void> edgeStopped = edgeDeployment == null ? Future.succeededFuture() : vertx.undeploy(edgeDeployment);
     return edgeStopped.eventually(() -> {
       coordinator.close();

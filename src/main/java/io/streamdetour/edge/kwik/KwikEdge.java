@@ -137,7 +137,14 @@ public final class KwikEdge implements DetourEdge {
       stream.reset(DetourErrorCodes.LIMIT_EXCEEDED);
       return;
     }
-    streamThreads.newThread(() -> serve(stream)).start();
+    connection.streams().add(stream);
+    streamThreads.newThread(() -> {
+      try {
+        serve(stream);
+      } finally {
+        connection.streams().remove(stream);
+      }
+    }).start();
   }
 
   private void serve(KwikStream stream) {
@@ -191,6 +198,7 @@ public final class KwikEdge implements DetourEdge {
         @Override
         public void disconnected(ConnectionTerminatedEvent event) {
           connections.remove(quic);
+          connection.abortStreams(DetourErrorCodes.SESSION_ABORTED);
           LOG.debug("connection {} from {} ended: {}", connection.id(), remote, event.closeReason());
         }
       });
