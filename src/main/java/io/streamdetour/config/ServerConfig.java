@@ -1,10 +1,21 @@
 package io.streamdetour.config;
 
+import io.netty.util.NetUtil;
 import io.streamdetour.codec.Action;
 import io.vertx.core.json.JsonObject;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * The whole server configuration, validated and typed. Defaults live in one place only, the
@@ -49,18 +60,107 @@ public record ServerConfig(
 
   public record Decision(Duration timeout, Action fallback, int instances) {}
 
-  /** Ordered rules, first match wins. Matchers left empty match anything. */
-  public record Policy(Action defaultAction, List<Rule> rules) {}
+  /**
+   * Ordered rules, first match wins, else {@code defaultAction}.
+   *
+   * @param userGroups the members of each group the rules name ({@code policy.user-groups} is
+   *     read by the names the rules use, so a group no rule names is not kept)
+   */
+  public record Policy(Action defaultAction, Map<String, List<String>> userGroups, List<Rule> rules) {
 
-  public record Rule(
-      String name,
-      Action action,
+    public Policy {
+      userGroups = Map.copyOf(userGroups);
+      rules = List.copyOf(rules);
+    }
+  }
+
+  /** {@code options} is {@link RuleOptions#NONE} unless the rule, a continue rule, sets some. */
+  public record Rule(String name, Action action, Match match, RuleOptions options) {}
+
+  /**
+   * What a rule compares. Each non-empty list is one matcher, which matches when any of its values
+   * does; a rule matches when all its matchers do. Host names, websocket origins, hosts and
+   * subprotocols are compared case-insensitively, so they are held lower-cased.
+   *
+   * @param userAbsent null when left out; true: only sessions without a username; false: only
+   *     sessions with one
+   */
+  public record Match(
       List<String> protocols,
       List<String> hosts,
       List<String> hostSuffixes,
-      List<Integer> ports,
+      List<String> hostGlobs,
+      List<String> hostRegexes,
+      List<PortRange> ports,
+      List<Cidr> upstreamCidrs,
+      List<Cidr> clientCidrs,
       List<String> users,
-      List<String> webSocketResources) {}
+      List<String> userRegexes,
+      List<String> userGroups,
+      Boolean userAbsent,
+      List<String> webSocketResources,
+      List<String> webSocketOrigins,
+      List<String> webSocketHosts,
+      List<String> webSocketSubprotocols) {
+
+    public Match {
+      protocols = List.copyOf(protocols);
+      hosts = hosts.stream().map(Match::hostName).toList();
+      // ".example.com" says the same as "example.com": the suffix is matched on a label boundary.
+      hostSuffixes = hostSuffixes.stream().map(Match::hostName)
+          .map(s -> s.startsWith(".") ? s.substring(1) : s).toList();
+      hostGlobs = lowerCase(hostGlobs);
+      hostRegexes = List.copyOf(hostRegexes);
+      ports = List.copyOf(ports);
+      upstreamCidrs = List.copyOf(upstreamCidrs);
+      clientCidrs = List.copyOf(clientCidrs);
+      users = List.copyOf(users);
+      userRegexes = List.copyOf(userRegexes);
+      userGroups = List.copyOf(userGroups);
+      webSocketResources = List.copyOf(webSocketResources);
+      webSocketOrigins = lowerCase(webSocketOrigins);
+      webSocketHosts = lowerCase(webSocketHosts);
+      webSocketSubprotocols = lowerCase(webSocketSubprotocols);
+    }
+
+    /** Lower-cased, without the trailing dot of a fully qualified name ("example.com."). */
+    public static String hostName(String host) {
+      String lower = host.toLowerCase(Locale.ROOT);
+      return lower.endsWith(".") ? lower.substring(0, lower.length() - 1) : lower;
+    }
+
+    private static List<String> lowerCase(List<String> values) {
+      return values.stream().map(v -> v.toLowerCase(Locale.ROOT)).toList();
+    }
+  }
+
+  /** Upstream ports {@code first} to {@code last}, both included. */
+  public record PortRange(int first, int last) {}
+
+  /** An address block; host bits after {@code prefixLength} are zero. */
+  public record Cidr(InetAddress network, int prefixLength) {
+
+    @Override
+    public String toString() {
+      return network.getHostAddress() + "/" + prefixLength;
+    }
+  }
+
+  /**
+   * How a continued session is examined.
+   *
+   * @param inspectors names of inspectors this session runs through
+   * @param capture whether the session's bytes are captured
+   * @param byteCap the most bytes per direction the inspectors and the capture see
+   */
+  public record RuleOptions(List<String> inspectors, boolean capture, long byteCap) {
+
+    public static final RuleOptions NONE = new RuleOptions(List.of(), false, Long.MAX_VALUE);
+
+    public RuleOptions {
+      inspectors = List.copyOf(inspectors);
+    }
+  }
 
   public record Pairing(Duration timeout) {}
 
@@ -153,38 +253,155 @@ public record ServerConfig(
 
   private static Policy policy(ConfigReader r) {
     Action defaultAction = action(r, "default");
-    List<Rule> rules = r.objectList("rules", ServerConfig::rule);
+    ConfigReader groups = r.section("user-groups");
+    Map<String, List<String>> groupsNamed = new LinkedHashMap<>();
+    List<Rule> rules = r.objectList("rules", rule -> rule(rule, groups, groupsNamed));
     r.rejectUnknownKeys();
-    return new Policy(defaultAction, rules);
+    return new Policy(defaultAction, groupsNamed, rules);
   }
 
-  private static Rule rule(ConfigReader r) {
+  private static Rule rule(ConfigReader r, ConfigReader groups, Map<String, List<String>> groupsNamed) {
     String name = r.string("name");
     Action action = action(r, "action");
-    ConfigReader match = r.section("match");
-    List<Integer> ports = match.stringList("port").stream().map(p -> port(match, p)).toList();
-    Rule rule = new Rule(name, action,
-        match.stringList("protocol"),
-        match.stringList("host").stream().map(String::toLowerCase).toList(),
-        match.stringList("host-suffix").stream().map(String::toLowerCase).toList(),
-        ports,
-        match.stringList("user"),
-        match.stringList("ws-resource"));
-    match.rejectUnknownKeys();
-    return rule;
+    Match match = match(r.section("match"), groups, groupsNamed);
+    RuleOptions options = RuleOptions.NONE;
+    if (isSet(r, "options")) {
+      if (action == Action.CONTINUE) {
+        options = options(r.section("options"));
+      } else {
+        r.problem("options", "only a continue rule takes options, this rule's action is "
+            + action.name().toLowerCase(Locale.ROOT));
+      }
+    }
+    return new Rule(name, action, match, options);
   }
 
-  private static Integer port(ConfigReader r, String text) {
-    try {
-      int port = Integer.parseInt(text.trim());
-      if (port >= 0 && port <= 65535) {
-        return port;
+  private static Match match(ConfigReader r, ConfigReader groups, Map<String, List<String>> groupsNamed) {
+    Match match = new Match(
+        r.stringList("protocol"),
+        r.stringList("host"),
+        r.stringList("host-suffix"),
+        each(r, "host-glob", ServerConfig::hostGlob),
+        each(r, "host-regex", ServerConfig::regex),
+        each(r, "port", ServerConfig::portRange),
+        each(r, "upstream-cidr", ServerConfig::cidr),
+        each(r, "client-cidr", ServerConfig::cidr),
+        r.stringList("user"),
+        each(r, "user-regex", ServerConfig::regex),
+        r.stringList("user-group"),
+        isSet(r, "user-absent") ? r.bool("user-absent") : null,
+        r.stringList("ws-resource"),
+        r.stringList("ws-origin"),
+        r.stringList("ws-host"),
+        r.stringList("ws-subprotocol"));
+    for (String group : match.userGroups()) {
+      if (isSet(groups, group)) {
+        groupsNamed.computeIfAbsent(group, groups::stringList);
+      } else {
+        r.problem("user-group", "no group '" + group + "' in policy.user-groups");
       }
-    } catch (NumberFormatException ignored) {
-      // reported below
     }
-    r.problem("port", "ports must be numbers from 0 to 65535, got '" + text + "'");
-    return -1;
+    boolean namesUsers = !match.users().isEmpty() || !match.userRegexes().isEmpty() || !match.userGroups().isEmpty();
+    if (Boolean.TRUE.equals(match.userAbsent()) && namesUsers) {
+      r.problem("user-absent", "true never matches together with user, user-regex or user-group");
+    }
+    r.rejectUnknownKeys();
+    return match;
+  }
+
+  private static RuleOptions options(ConfigReader r) {
+    RuleOptions options = new RuleOptions(
+        r.stringList("inspectors"),
+        isSet(r, "capture") && r.bool("capture"),
+        isSet(r, "byte-cap") ? r.longValue("byte-cap", 0, Long.MAX_VALUE) : RuleOptions.NONE.byteCap());
+    r.rejectUnknownKeys();
+    return options;
+  }
+
+  /** Whether an optional key is there: ConfigReader reads the value as text, empty when absent. */
+  private static boolean isSet(ConfigReader r, String name) {
+    return !r.optionalString(name).isEmpty();
+  }
+
+  /** Each value of a list through {@code parse}; each value it rejects is a problem under the key. */
+  private static <T> List<T> each(ConfigReader r, String name, Function<String, T> parse) {
+    List<T> values = new ArrayList<>();
+    for (String text : r.stringList(name)) {
+      try {
+        values.add(parse.apply(text));
+      } catch (IllegalArgumentException e) {
+        r.problem(name, e.getMessage());
+      }
+    }
+    return values;
+  }
+
+  private static final Pattern HOST_GLOB = Pattern.compile("(?!.*\\*\\*\\*)[a-z0-9_*-]+(\\.[a-z0-9_*-]+)*");
+
+  private static String hostGlob(String text) {
+    if (!HOST_GLOB.matcher(text.toLowerCase(Locale.ROOT)).matches()) {
+      throw new IllegalArgumentException("'" + text + "' is not a host glob: labels of letters, digits, '-', '_'"
+          + " and '*' (within a label) or '**' (across labels), such as *.cdn.example.com");
+    }
+    return text;
+  }
+
+  private static String regex(String text) {
+    try {
+      Pattern.compile(text);
+      return text;
+    } catch (PatternSyntaxException e) {
+      throw new IllegalArgumentException("invalid regex '" + text + "': " + e.getDescription());
+    }
+  }
+
+  private static final Pattern PORT_RANGE = Pattern.compile("(\\d{1,5})(?:\\s*-\\s*(\\d{1,5}))?");
+
+  private static PortRange portRange(String text) {
+    Matcher m = PORT_RANGE.matcher(text.trim());
+    if (m.matches()) {
+      int first = Integer.parseInt(m.group(1));
+      int last = m.group(2) == null ? first : Integer.parseInt(m.group(2));
+      if (first <= last && last <= 65535) {
+        return new PortRange(first, last);
+      }
+    }
+    throw new IllegalArgumentException("'" + text + "' is not a port or range");
+  }
+
+  /** An IPv4 or IPv6 block such as 10.0.0.0/8 or 2001:db8::/32; a bare address is a block of one. */
+  private static Cidr cidr(String text) {
+    String trimmed = text.trim();
+    int slash = trimmed.indexOf('/');
+    // Netty parses literals only; InetAddress.getByName would resolve anything else through DNS.
+    byte[] address = NetUtil.createByteArrayFromIpAddressString(slash < 0 ? trimmed : trimmed.substring(0, slash));
+    if (address == null) {
+      throw notCidr(text, "no IPv4 or IPv6 address before the '/'");
+    }
+    int bits = address.length * 8;
+    String prefix = slash < 0 ? String.valueOf(bits) : trimmed.substring(slash + 1);
+    if (!prefix.matches("\\d{1,3}") || Integer.parseInt(prefix) > bits) {
+      throw notCidr(text, "the prefix length must be 0 to " + bits);
+    }
+    int prefixLength = Integer.parseInt(prefix);
+    for (int bit = prefixLength; bit < bits; bit++) {
+      if ((address[bit / 8] & (0x80 >>> (bit % 8))) != 0) {
+        throw notCidr(text, "address bits are set after the first " + prefixLength);
+      }
+    }
+    try {
+      InetAddress network = InetAddress.getByAddress(address);
+      if (network.getAddress().length != address.length) {
+        throw notCidr(text, "an IPv4-mapped block is written as IPv4, such as 10.0.0.0/8");
+      }
+      return new Cidr(network, prefixLength);
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException("a 4 or 16 byte address was refused", e);
+    }
+  }
+
+  private static IllegalArgumentException notCidr(String text, String why) {
+    return new IllegalArgumentException("'" + text + "' is not a CIDR block: " + why);
   }
 
   private static Relay relay(ConfigReader r) {

@@ -24,8 +24,9 @@ public final class PolicyVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    // Only the decision travels for now: bus.Decision has no place for the session options yet.
     consumer = vertx.eventBus().consumer(Addresses.DECIDE, message ->
-        message.reply(policy.get().decide(message.body().header())));
+        message.reply(policy.get().decide(message.body().header()).decision()));
     return consumer.completion();
   }
 

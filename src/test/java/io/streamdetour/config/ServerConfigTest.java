@@ -11,8 +11,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -65,8 +67,9 @@ class ServerConfigTest {
     assertThat(config.policy().defaultAction()).isEqualTo(Action.BLOCK);
     assertThat(config.policy().rules()).singleElement().satisfies(rule -> {
       assertThat(rule.action()).isEqualTo(Action.BYPASS);
-      assertThat(rule.protocols()).containsExactly("smtp", "imap");
-      assertThat(rule.ports()).containsExactly(25, 993);
+      assertThat(rule.match().protocols()).containsExactly("smtp", "imap");
+      assertThat(rule.match().ports())
+          .containsExactly(new ServerConfig.PortRange(25, 25), new ServerConfig.PortRange(993, 993));
     });
   }
 
@@ -106,6 +109,126 @@ class ServerConfigTest {
             "decision.fallback: must be continue, bypass or block, got 'allow'",
             "policy.rules[0].match.hots: unknown key",
             "quik: unknown key"));
+  }
+
+  @Test
+  void policyReadsEveryMatcherAndTheOptionsOfAContinueRule(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("policy.yaml");
+    Files.writeString(file, """
+        policy:
+          user-groups: { staff: [alice, bob], robots: [svc-1] }
+          rules:
+            - name: watch
+              action: continue
+              match:
+                protocol: [http_2, websocket]
+                host: [Api.Example.com]
+                host-suffix: [.Example.org]
+                host-glob: ["*.CDN.example.com"]
+                host-regex: ['node\\d+\\.example\\.net']
+                port: [443, "8000-8999"]
+                upstream-cidr: [10.0.0.0/8, "2001:db8::/32"]
+                client-cidr: [192.0.2.0/24]
+                user: [carol]
+                user-regex: ['svc-\\d+']
+                user-group: [staff]
+                user-absent: false
+                ws-resource: [/chat]
+                ws-origin: [https://Example.com]
+                ws-host: [Example.com]
+                ws-subprotocol: [Chat]
+              options: { inspectors: [log, dlp], capture: true, byte-cap: 10485760 }
+            - name: anonymous
+              action: block
+              match: { user-absent: true }
+        """);
+    ServerConfig.Policy policy = ConfigLoader.load(vertx, file).await(10, TimeUnit.SECONDS).policy();
+    assertThat(policy.userGroups()).isEqualTo(Map.of("staff", List.of("alice", "bob")));
+    ServerConfig.Rule watch = policy.rules().get(0);
+    assertThat(watch.match()).isEqualTo(new ServerConfig.Match(
+        List.of("http_2", "websocket"),
+        List.of("api.example.com"),
+        List.of("example.org"),
+        List.of("*.cdn.example.com"),
+        List.of("node\\d+\\.example\\.net"),
+        List.of(new ServerConfig.PortRange(443, 443), new ServerConfig.PortRange(8000, 8999)),
+        List.of(cidr("10.0.0.0", 8), cidr("2001:db8::", 32)),
+        List.of(cidr("192.0.2.0", 24)),
+        List.of("carol"),
+        List.of("svc-\\d+"),
+        List.of("staff"),
+        false,
+        List.of("/chat"),
+        List.of("https://example.com"),
+        List.of("example.com"),
+        List.of("chat")));
+    assertThat(watch.options()).isEqualTo(new ServerConfig.RuleOptions(List.of("log", "dlp"), true, 10_485_760));
+    ServerConfig.Rule anonymous = policy.rules().get(1);
+    assertThat(anonymous.match().userAbsent()).isTrue();
+    assertThat(anonymous.options()).isEqualTo(ServerConfig.RuleOptions.NONE);
+  }
+
+  @Test
+  void optionsLeftOutOfAnOptionsBlockTakeTheirDefaults() throws Exception {
+    JsonObject json = TestConfigs.defaultsJson(vertx);
+    json.getJsonObject("policy").put("rules", new JsonArray()
+        .add(rule("capture-only", "continue", new JsonObject()).put("options", new JsonObject().put("capture", true))));
+    assertThat(ServerConfig.from(json).policy().rules().get(0).options())
+        .isEqualTo(new ServerConfig.RuleOptions(List.of(), true, Long.MAX_VALUE));
+  }
+
+  @Test
+  void everyPolicyProblemIsNamedWithItsKey() throws Exception {
+    JsonObject json = TestConfigs.defaultsJson(vertx);
+    json.getJsonObject("policy").put("user-groups", new JsonObject().put("staff", new JsonArray().add("alice")));
+    json.getJsonObject("policy").put("rules", new JsonArray()
+        .add(rule("ports", "block", new JsonObject().put("port", new JsonArray().add("9-1").add(70000).add("80"))))
+        .add(rule("group", "block", new JsonObject().put("user-group", new JsonArray().add("staff").add("x"))))
+        .add(rule("regex", "block", new JsonObject().put("host-regex", new JsonArray().add("("))
+            .put("user-regex", new JsonArray().add("[a-"))))
+        .add(rule("cidr", "block", new JsonObject()
+            .put("upstream-cidr", new JsonArray().add("10.0.0.0/33").add("10.1.0.0/8").add("example.com/8"))
+            .put("client-cidr", new JsonArray().add("::ffff:10.0.0.0/104").add("2001:db8::/129"))))
+        .add(rule("glob", "bypass", new JsonObject().put("host-glob", new JsonArray().add("a..b").add("***.com"))
+            .put("user-absent", "maybe"))
+            .put("options", new JsonObject().put("capture", true)))
+        .add(rule("absent", "continue",
+            new JsonObject().put("user-absent", true).put("user", new JsonArray().add("bob")))
+            .put("options", new JsonObject().put("byte-cap", -1).put("capture", "yes").put("inspector", "x"))));
+    assertThatThrownBy(() -> ServerConfig.from(json))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "policy.rules[0].match.port: '9-1' is not a port or range",
+            "policy.rules[0].match.port: '70000' is not a port or range",
+            "policy.rules[1].match.user-group: no group 'x' in policy.user-groups",
+            "policy.rules[2].match.host-regex: invalid regex '(': Unclosed group",
+            "policy.rules[2].match.user-regex: invalid regex '[a-': Illegal character range",
+            "policy.rules[3].match.upstream-cidr: '10.0.0.0/33' is not a CIDR block: the prefix length must be 0 to 32",
+            "policy.rules[3].match.upstream-cidr: '10.1.0.0/8' is not a CIDR block: address bits are set after the"
+                + " first 8",
+            "policy.rules[3].match.upstream-cidr: 'example.com/8' is not a CIDR block: no IPv4 or IPv6 address before"
+                + " the '/'",
+            "policy.rules[3].match.client-cidr: '::ffff:10.0.0.0/104' is not a CIDR block: an IPv4-mapped block is"
+                + " written as IPv4, such as 10.0.0.0/8",
+            "policy.rules[3].match.client-cidr: '2001:db8::/129' is not a CIDR block: the prefix length must be 0"
+                + " to 128",
+            "policy.rules[4].match.host-glob: 'a..b' is not a host glob: labels of letters, digits, '-', '_' and '*'"
+                + " (within a label) or '**' (across labels), such as *.cdn.example.com",
+            "policy.rules[4].match.host-glob: '***.com' is not a host glob: labels of letters, digits, '-', '_' and"
+                + " '*' (within a label) or '**' (across labels), such as *.cdn.example.com",
+            "policy.rules[4].match.user-absent: must be true or false, got 'maybe'",
+            "policy.rules[4].options: only a continue rule takes options, this rule's action is bypass",
+            "policy.rules[5].match.user-absent: true never matches together with user, user-regex or user-group",
+            "policy.rules[5].options.byte-cap: must be between 0 and 9223372036854775807, got -1",
+            "policy.rules[5].options.capture: must be true or false, got 'yes'",
+            "policy.rules[5].options.inspector: unknown key"));
+  }
+
+  private static JsonObject rule(String name, String action, JsonObject match) {
+    return new JsonObject().put("name", name).put("action", action).put("match", match);
+  }
+
+  private static ServerConfig.Cidr cidr(String network, int prefixLength) throws Exception {
+    return new ServerConfig.Cidr(InetAddress.getByName(network), prefixLength);
   }
 
   @Test
