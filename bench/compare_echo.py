@@ -51,6 +51,17 @@ def start_echo(echo, port):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def stop(*procs):
+    """SIGTERM (the server's graceful stop), then a kill for any that does not exit in time."""
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def wait_ready(client, port, deadline=60):
     end = time.time() + deadline
     while time.time() < end:
@@ -123,13 +134,7 @@ def main():
                   f"{statistics.median(x['p50'] for x in r):.0f} / {statistics.median(x['p99'] for x in r):.0f} | "
                   + (f"{dc:.1f} / {rc:.1f} |" if dc else "- |"))
     finally:
-        for p in (detour, echo):
-            p.send_signal(signal.SIGTERM)
-        for p in (detour, echo):
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(detour, echo)
 
 
 if __name__ == "__main__":

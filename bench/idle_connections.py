@@ -11,12 +11,11 @@ usage: bench/idle_connections.py [--connections 100] [--hold 30]
 import argparse
 import os
 import re
-import signal
 import subprocess
 import tempfile
 import time
 
-from compare_echo import ROOT, TOOLS, find_java, free_udp_port, start_detour, start_echo, wait_ready
+from compare_echo import ROOT, TOOLS, find_java, free_udp_port, start_detour, start_echo, stop, wait_ready
 
 
 def status(pid):
@@ -79,13 +78,7 @@ def main():
             if "result=pass" not in line:
                 print(f"  (client: {line})")
     finally:
-        for p in (detour, echo):
-            p.send_signal(signal.SIGTERM)
-        for p in (detour, echo):
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(detour, echo)
 
 
 if __name__ == "__main__":

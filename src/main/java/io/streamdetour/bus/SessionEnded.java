@@ -1,5 +1,6 @@
 package io.streamdetour.bus;
 
+import io.streamdetour.codec.NorthHeader;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -20,6 +21,15 @@ public record SessionEnded(
     long bytesSouth,
     long durationMillis,
     String end) {
+
+  /** The record of a session on north header {@code header}, decided {@code decision}. */
+  public static SessionEnded of(NorthHeader header, Decision decision, PairingKey key, long bytesNorth,
+      long bytesSouth, long durationMillis, String end) {
+    return new SessionEnded(header.taskId().toString(), header.username(), header.upstream().toString(),
+        header.protocol(), decision.action().name().toLowerCase(), decision.rule(),
+        DecisionRequest.address(header.addresses().source()), key.connectionId(), key.matchId(),
+        bytesNorth, bytesSouth, durationMillis, end);
+  }
 
   public JsonObject toJson() {
     return new JsonObject()

@@ -3,6 +3,7 @@ package io.streamdetour.session;
 import io.streamdetour.bus.Decision;
 import io.streamdetour.bus.PairingKey;
 import io.streamdetour.bus.SessionEnded;
+import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.codec.NorthHeader;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.EdgeStream;
@@ -97,7 +98,7 @@ final class Session implements StreamRelay.Progress {
   void directionEnded(Direction direction, StreamRelay.Outcome outcome) {
     if (outcome == StreamRelay.Outcome.RESET) {
       abort(direction == Direction.NORTH ? "north_reset" : "south_reset",
-          io.streamdetour.codec.DetourErrorCodes.SESSION_ABORTED);
+          DetourErrorCodes.SESSION_ABORTED);
     }
     countDown();
   }
@@ -131,19 +132,7 @@ final class Session implements StreamRelay.Progress {
 
   SessionEnded record() {
     String reason = endReason.get();
-    return new SessionEnded(
-        header.taskId().toString(),
-        header.username(),
-        header.upstream().toString(),
-        header.protocol(),
-        decision.action().name().toLowerCase(),
-        decision.rule(),
-        io.streamdetour.bus.DecisionRequest.address(header.addresses().source()),
-        key.connectionId(),
-        key.matchId(),
-        bytesNorth,
-        bytesSouth,
-        (System.nanoTime() - startNanos) / 1_000_000,
-        reason == null ? "completed" : reason);
+    return SessionEnded.of(header, decision, key, bytesNorth, bytesSouth,
+        (System.nanoTime() - startNanos) / 1_000_000, reason == null ? "completed" : reason);
   }
 }

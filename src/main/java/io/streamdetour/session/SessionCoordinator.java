@@ -19,10 +19,8 @@ import io.streamdetour.edge.EdgeStream;
 import io.streamdetour.relay.Direction;
 import io.streamdetour.relay.InspectorRegistry;
 import io.streamdetour.relay.StreamRelay;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.Message;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -130,12 +128,9 @@ public final class SessionCoordinator implements DecodedStreamHandler {
 
   private Decision decide(EdgeStream stream, NorthHeader header, ServerConfig.Decision settings) {
     Duration timeout = settings.timeout();
-    Future<Message<Decision>> request = vertx.eventBus().request(Addresses.DECIDE,
-        new DecisionRequest(stream.connectionId(), stream.streamId(), header),
-        new DeliveryOptions().setSendTimeout(timeout.toMillis()));
     try {
-      return request.toCompletionStage().toCompletableFuture()
-          .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).body();
+      return awaitReply(Addresses.DECIDE, new DecisionRequest(stream.connectionId(), stream.streamId(), header),
+          timeout.toMillis());
     } catch (ExecutionException | TimeoutException e) {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       Action fallback = settings.fallback();
@@ -179,16 +174,13 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     } finally {
       vertx.cancelTimer(timer);
     }
-    publish(new SessionEnded(header.taskId().toString(), header.username(), header.upstream().toString(),
-        header.protocol(), decision.action().name().toLowerCase(), decision.rule(),
-        DecisionRequest.address(header.addresses().source()), key.connectionId(), key.matchId(), 0, 0,
-        (System.nanoTime() - start) / 1_000_000, decision.action() == Action.BYPASS ? "bypassed" : "blocked"));
+    publish(SessionEnded.of(header, decision, key, 0, 0, (System.nanoTime() - start) / 1_000_000,
+        decision.action() == Action.BYPASS ? "bypassed" : "blocked"));
   }
 
   /** The north half waits in the pairing service; if its south never comes, the session ends. */
   private void awaitSouth(Session session) {
-    DeliveryOptions options = new DeliveryOptions()
-        .setSendTimeout(session.pairingTimeout().toMillis() + 5_000);
+    DeliveryOptions options = new DeliveryOptions().setSendTimeout(pairingWaitMillis(session.pairingTimeout()));
     vertx.eventBus().<PairingResult>request(Addresses.PAIR,
             new PairingRequest(session.key(), PairingRequest.Half.NORTH), options)
         .onComplete(reply -> {
@@ -202,17 +194,29 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   }
 
   private PairingResult pair(PairingRequest request, Duration pairingTimeout) {
-    long waitMillis = pairingTimeout.toMillis() + 5_000;
     try {
-      return vertx.eventBus().<PairingResult>request(Addresses.PAIR, request,
-              new DeliveryOptions().setSendTimeout(waitMillis))
-          .toCompletionStage().toCompletableFuture().get(waitMillis + 1000, TimeUnit.MILLISECONDS).body();
+      return awaitReply(Addresses.PAIR, request, pairingWaitMillis(pairingTimeout));
     } catch (ExecutionException | TimeoutException e) {
       return new PairingResult(PairingResult.Outcome.TIMED_OUT, String.valueOf(e.getMessage()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new PairingResult(PairingResult.Outcome.CANCELLED, "interrupted");
     }
+  }
+
+  /**
+   * Sends a request and parks this (virtual) thread for the reply. The bus's own timeout
+   * answers first; the wait here only guards against a reply that never comes at all.
+   */
+  private <T> T awaitReply(String address, Object body, long timeoutMillis)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    return vertx.eventBus().<T>request(address, body, new DeliveryOptions().setSendTimeout(timeoutMillis))
+        .toCompletionStage().toCompletableFuture().get(timeoutMillis + 1000, TimeUnit.MILLISECONDS).body();
+  }
+
+  /** The pairing service answers on its own timer; the bus timeout behind it is only a backstop. */
+  private static long pairingWaitMillis(Duration pairingTimeout) {
+    return pairingTimeout.toMillis() + 5_000;
   }
 
   private void ended(Session session) {
