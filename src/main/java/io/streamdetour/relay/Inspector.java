@@ -19,4 +19,7 @@ public interface Inspector {
   default Buffer finish(Direction direction) {
     return Buffer.buffer();
   }
+
+  /** The session ended, however it ended; called once, after every other call. */
+  default void close() {}
 }

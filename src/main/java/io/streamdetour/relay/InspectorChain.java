@@ -1,6 +1,7 @@
 package io.streamdetour.relay;
 
 import io.vertx.core.buffer.Buffer;
+import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
@@ -44,6 +45,22 @@ public final class InspectorChain {
         pending = Buffer.buffer().appendBuffer(passed).appendBuffer(inspector.finish(direction));
       }
       return pending;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Closes every inspector; one that fails does not keep the others from closing. */
+  public void close() {
+    lock.lock();
+    try {
+      for (Inspector inspector : inspectors) {
+        try {
+          inspector.close();
+        } catch (RuntimeException e) {
+          LoggerFactory.getLogger(InspectorChain.class).warn("closing inspector {}: {}", inspector, e.toString());
+        }
+      }
     } finally {
       lock.unlock();
     }
