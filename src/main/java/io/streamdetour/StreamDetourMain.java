@@ -5,7 +5,10 @@ import io.streamdetour.config.ConfigLoader;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.relay.InspectorRegistry;
 import io.streamdetour.tls.TlsIdentity;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.streamdetour.metrics.DetourMetrics;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +49,8 @@ public final class StreamDetourMain {
           + " carrier thread, and a few hundred idle sessions can stall the server; use JDK 24 or newer",
           Runtime.version().feature());
     }
-    Vertx vertx = Vertx.vertx();
+    PrometheusMeterRegistry registry = DetourMetrics.newRegistry();
+    Vertx vertx = DetourMetrics.vertxBuilder(new VertxOptions(), registry).build();
     ServerConfig config;
     try {
       config = ConfigLoader.load(vertx, confFile).await(30, TimeUnit.SECONDS);
@@ -64,15 +68,16 @@ public final class StreamDetourMain {
     }
     StreamDetourServer server;
     try {
-      server = StreamDetourServer.start(vertx, config, new InspectorRegistry()).await(60, TimeUnit.SECONDS);
+      server = StreamDetourServer.start(vertx, config, new InspectorRegistry(), registry).await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       LOG.error("stream-detour could not start: {}", e.getMessage(), e);
       vertx.close();
       System.exit(1);
       return;
     }
-    System.out.println(g3proxySnippet(server.quicAddress(), server.tlsIdentity()));
     server.watch(confFile);
+    System.out.println(status(server, confFile));
+    System.out.println(g3proxySnippet(server.quicAddress(), server.tlsIdentity()));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: no new sessions; {} running get up to {} ms", server.activeSessions(),
           config.shutdown().grace().toMillis());
@@ -84,6 +89,29 @@ public final class StreamDetourMain {
       }
       LOG.info("stopped");
     }, "shutdown"));
+  }
+
+  /** What is listening where, on which configuration: printed once at start. */
+  static String status(StreamDetourServer server, Path confFile) {
+    ServerConfig config = server.config();
+    InetSocketAddress admin = server.adminAddress();
+    String file = confFile != null ? confFile.toString()
+        : java.nio.file.Files.exists(ConfigLoader.DEFAULT_FILE) ? ConfigLoader.DEFAULT_FILE.toString() : "embedded defaults";
+    return String.join("\n",
+        "stream-detour is running",
+        "  QUIC (g3proxy detour)  udp " + hostPort(server.quicAddress()) + (config.quic().alpn().isEmpty()
+            ? ", no ALPN" : ", no ALPN or " + config.quic().alpn()),
+        "  admin API              " + (admin == null ? "off" : "http://" + hostPort(admin)
+            + "/  (/health/ready, /metrics, /sessions, /config)" + (config.admin().token().isEmpty() ? "" : ", bearer token")),
+        "  configuration          " + file + ", version " + server.configStatus().version()
+            + (config.reload().scanPeriod().isZero() ? ", not watched" : ", watched every " + config.reload().scanPeriod().toMillis() + " ms"),
+        "  session log            " + (config.audit().file().isEmpty() ? "logger stream-detour.sessions" : config.audit().file()),
+        "  policy                 " + config.policy().rules().size() + " rules, default " + config.policy().defaultAction().name().toLowerCase());
+  }
+
+  private static String hostPort(InetSocketAddress address) {
+    String host = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
+    return host.contains(":") ? "[" + host + "]:" + address.getPort() : host + ":" + address.getPort();
   }
 
   /** The lines an operator pastes into g3proxy's auditor config to use this server. */

@@ -1,9 +1,15 @@
 package io.streamdetour;
 
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.streamdetour.admin.AdminVerticle;
+import io.streamdetour.admin.NodeState;
+import io.streamdetour.audit.CaptureStore;
 import io.streamdetour.audit.SessionLogVerticle;
 import io.streamdetour.bus.RecordCodec;
+import io.streamdetour.bus.RunningSession;
 import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.codec.HeaderLimits;
+import io.streamdetour.config.AppliedConfig;
 import io.streamdetour.config.ConfigException;
 import io.streamdetour.config.ConfigWatcher;
 import io.streamdetour.config.ServerConfig;
@@ -11,6 +17,7 @@ import io.streamdetour.edge.DetourEdge;
 import io.streamdetour.edge.HeaderReader;
 import io.streamdetour.edge.QuicEdgeVerticle;
 import io.streamdetour.edge.kwik.KwikEdge;
+import io.streamdetour.metrics.DetourMetrics;
 import io.streamdetour.pairing.PairingVerticle;
 import io.streamdetour.policy.Policy;
 import io.streamdetour.policy.PolicyVerticle;
@@ -23,13 +30,16 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
@@ -46,10 +56,15 @@ public final class StreamDetourServer {
 
   private final Vertx vertx;
   /** What new sessions use; replaced whole when a valid change is loaded. */
-  private final AtomicReference<ServerConfig> config;
+  private final AtomicReference<AppliedConfig> config;
   private final AtomicReference<Policy> policy;
+  private final InspectorRegistry inspectors;
   private volatile TlsIdentity identity;
+  private volatile ConfigWatcher watcher;
+  private final PrometheusMeterRegistry registry;
+  private final CaptureStore capture;
   private final SessionCoordinator coordinator;
+  private AdminVerticle admin;
   private final DetourEdge edge;
   private final ScheduledThreadPoolExecutor headerTimer;
   private final List<String> deployments = new ArrayList<>();
@@ -57,12 +72,18 @@ public final class StreamDetourServer {
   private String edgeDeployment;
 
   private StreamDetourServer(Vertx vertx, ServerConfig config, TlsIdentity identity,
-      InspectorRegistry inspectors) {
+      InspectorRegistry inspectors, PrometheusMeterRegistry registry) {
     this.vertx = vertx;
-    this.config = new AtomicReference<>(config);
+    this.config = new AtomicReference<>(new AppliedConfig(1, config));
     this.policy = new AtomicReference<>(new Policy(config.policy()));
+    this.inspectors = inspectors;
     this.identity = identity;
-    this.coordinator = new SessionCoordinator(vertx, this.config::get, inspectors);
+    this.registry = registry;
+    ServerConfig.Capture captureSettings = config.capture();
+    this.capture = new CaptureStore(Path.of(captureSettings.dir()), captureSettings.maxSessionBytes(),
+        captureSettings.maxTotalBytes());
+    DetourMetrics metrics = new DetourMetrics(registry);
+    this.coordinator = new SessionCoordinator(vertx, this.config::get, inspectors, capture::open, metrics);
     this.headerTimer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().daemon().name("header-timer").factory());
     headerTimer.setRemoveOnCancelPolicy(true);
     String nodeId = UUID.randomUUID().toString().substring(0, 8);
@@ -70,36 +91,70 @@ public final class StreamDetourServer {
         new HeaderLimits(config.header().maxBytes(), config.header().maxPayloadBytes()),
         config.header().timeout(), config.decision().timeout().plus(config.pairing().timeout()), headerTimer);
     this.edge = new KwikEdge(config.quic(), identity, headerReader, nodeId);
+    metrics.gauges(coordinator::activeSessions, edge::connectionCount, () -> configStatus().version(),
+        () -> configStatus().lastError() == null ? 1 : 0, capture::totalBytes, capture::errors);
   }
 
-  /** Starts a node on {@code vertx}; fails if the config names unknown inspectors or the port is taken. */
+  /**
+   * Starts a node on {@code vertx}, its meters in a registry of its own; fails if the config
+   * names unknown inspectors or a port is taken.
+   */
   public static Future<StreamDetourServer> start(Vertx vertx, ServerConfig config, InspectorRegistry inspectors) {
-    List<String> unknown = inspectors.unknown(config.relay().inspectors());
-    if (!unknown.isEmpty()) {
-      return Future.failedFuture(new ConfigException(List.of("relay.inspectors: no inspector named " + unknown)));
+    return start(vertx, config, inspectors, DetourMetrics.newRegistry());
+  }
+
+  /**
+   * Starts a node on {@code vertx} with its meters in {@code registry}: the registry Vert.x was
+   * built with ({@link DetourMetrics#vertxBuilder}), so {@code /metrics} shows both.
+   */
+  public static Future<StreamDetourServer> start(Vertx vertx, ServerConfig config, InspectorRegistry inspectors,
+      PrometheusMeterRegistry registry) {
+    List<String> problems = unknownInspectors(config, inspectors);
+    if (!problems.isEmpty()) {
+      return Future.failedFuture(new ConfigException(problems));
     }
     RecordCodec.registerAll(vertx);
     return vertx.executeBlocking(() -> TlsIdentity.load(config.tls(), config.quic().host()))
         .compose(identity -> {
-          StreamDetourServer server = new StreamDetourServer(vertx, config, identity, inspectors);
+          StreamDetourServer server = new StreamDetourServer(vertx, config, identity, inspectors, registry);
           return server.deployAll().map(server).recover(e -> server.undeployAll().transform(x -> Future.failedFuture(e)));
         });
   }
 
+  /** Inspectors named in {@code relay.inspectors} or a rule's options that nothing registered. */
+  private static List<String> unknownInspectors(ServerConfig config, InspectorRegistry inspectors) {
+    List<String> problems = new ArrayList<>();
+    List<String> global = inspectors.unknown(config.relay().inspectors());
+    if (!global.isEmpty()) {
+      problems.add("relay.inspectors: no inspector named " + global);
+    }
+    Set<String> inRules = new LinkedHashSet<>();
+    config.policy().rules().forEach(rule -> inRules.addAll(inspectors.unknown(rule.options().inspectors())));
+    if (!inRules.isEmpty()) {
+      problems.add("policy.rules: options name inspectors nothing registered: " + inRules);
+    }
+    return problems;
+  }
+
   private Future<Void> deployAll() {
-    ServerConfig config = this.config.get();
+    ServerConfig config = this.config.get().config();
     DeploymentOptions workers = new DeploymentOptions()
         .setThreadingModel(ThreadingModel.WORKER)
         .setInstances(config.decision().instances());
-    return deploy(vertx.deployVerticle(SessionLogVerticle::new, new DeploymentOptions()))
+    DeploymentOptions oneWorker = new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER);
+    return deploy(vertx.deployVerticle(new SessionLogVerticle(config.audit()), oneWorker))
         .compose(v -> deploy(vertx.deployVerticle(new PairingVerticle(config.pairing().timeout()))))
         .compose(v -> deploy(vertx.deployVerticle(() -> new PolicyVerticle(policy::get), workers)))
         .compose(v -> vertx.deployVerticle(new QuicEdgeVerticle(edge, coordinator, DetourErrorCodes.SERVER_SHUTDOWN)))
-        .map(id -> {
+        .compose(id -> {
           edgeDeployment = id;
           LOG.info("QUIC edge (Kwik) listening on udp {}; ALPN: none{}", edge.localAddress(),
               config.quic().alpn().isEmpty() ? "" : " or " + config.quic().alpn());
-          return null;
+          if (!config.admin().enabled()) {
+            return Future.succeededFuture();
+          }
+          admin = new AdminVerticle(config.admin().host(), config.admin().port(), new State(), registry);
+          return deploy(vertx.deployVerticle(admin));
         });
   }
 
@@ -119,16 +174,39 @@ public final class StreamDetourServer {
   }
 
   public ServerConfig config() {
-    return config.get();
+    return config.get().config();
+  }
+
+  /** The admin API's address, or null when it is off. */
+  public InetSocketAddress adminAddress() {
+    return admin == null ? null : admin.address();
+  }
+
+  public PrometheusMeterRegistry meterRegistry() {
+    return registry;
+  }
+
+  /** The configuration version in force and why the last change was refused, if it was. */
+  public ConfigWatcher.Status configStatus() {
+    ConfigWatcher w = watcher;
+    AppliedConfig applied = config.get();
+    return w != null ? w.status() : new ConfigWatcher.Status(applied.version(), applied.config(), null);
   }
 
   /**
-   * Makes {@code next} the configuration of new sessions: the policy and the decision, pairing
-   * and relay settings apply at once; running sessions keep the settings they started with.
+   * Makes {@code next}, as version {@code version}, the configuration of new sessions: the
+   * policy and the decision, pairing and relay settings apply at once; running sessions keep
+   * the settings they started with.
+   *
+   * @throws ConfigException when it names inspectors nothing registered: nothing changes
    */
-  public void apply(ServerConfig next) {
+  public void apply(int version, ServerConfig next) {
+    List<String> problems = unknownInspectors(next, inspectors);
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
     policy.set(new Policy(next.policy()));
-    config.set(next);
+    config.set(new AppliedConfig(version, next));
   }
 
   /**
@@ -138,8 +216,9 @@ public final class StreamDetourServer {
    * @param file the operator's file, or null for the default one
    */
   public ConfigWatcher watch(Path file) {
-    ServerConfig current = config.get();
+    ServerConfig current = config.get().config();
     ConfigWatcher watcher = ConfigWatcher.start(vertx, file, current, this::apply);
+    this.watcher = watcher;
     closeables.add(watcher);
     long period = current.reload().scanPeriod().toMillis();
     if (period > 0 && !current.tls().selfSigned()) {
@@ -180,7 +259,7 @@ public final class StreamDetourServer {
     edge.stopAccepting();
     coordinator.stopAccepting();
     closeWatchers();
-    ServerConfig config = this.config.get();
+    ServerConfig config = this.config.get().config();
     long deadline = System.nanoTime() + config.shutdown().grace().toNanos();
     Promise<Void> drained = Promise.promise();
     vertx.setPeriodic(0, DRAIN_POLL_MILLIS, id -> {
@@ -230,5 +309,50 @@ public final class StreamDetourServer {
       deployments.clear();
       return Future.join(rest);
     }).mapEmpty();
+  }
+
+  /** The node as the admin API sees it. */
+  private final class State implements NodeState {
+
+    @Override
+    public String edgeAddress() {
+      InetSocketAddress address = edge.localAddress();
+      return address == null ? null : address.getAddress().getHostAddress() + ":" + address.getPort();
+    }
+
+    @Override
+    public boolean accepting() {
+      return edge.accepting();
+    }
+
+    @Override
+    public int configVersion() {
+      return configStatus().version();
+    }
+
+    @Override
+    public String configError() {
+      return configStatus().lastError();
+    }
+
+    @Override
+    public JsonObject configSource() {
+      return config.get().config().source();
+    }
+
+    @Override
+    public String adminToken() {
+      return config.get().config().admin().token();
+    }
+
+    @Override
+    public List<RunningSession> sessions() {
+      return coordinator.sessions();
+    }
+
+    @Override
+    public int cut(String taskId) {
+      return coordinator.cut(taskId, "admin_cut");
+    }
   }
 }

@@ -1,5 +1,7 @@
 package io.streamdetour;
 
+import io.streamdetour.admin.AdminClient;
+import io.streamdetour.admin.PrometheusText;
 import io.streamdetour.codec.Action;
 import io.streamdetour.config.ConfigLoader;
 import io.streamdetour.config.ConfigWatcher;
@@ -11,6 +13,7 @@ import io.streamdetour.testclient.SessionSpec;
 import io.streamdetour.testclient.StreamOutcome;
 import io.streamdetour.tls.TlsIdentity;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.junit.jupiter.api.AfterEach;
@@ -18,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.StringWriter;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -60,10 +64,22 @@ class LiveConfigTest {
           generated-dir: %s
         reload:
           scan-period: 200ms
-        """.formatted(dir) + extra);
+        %s""".formatted(dir, filesIn(dir)) + extra);
     // Renamed into place, as editors and config management do: the watcher never sees half a file.
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     return file;
+  }
+
+  /** The admin API on an ephemeral port, the session log and captures in {@code dir}. */
+  private static String filesIn(Path dir) {
+    return """
+        admin:
+          port: 0
+        audit:
+          file: %s/sessions.log
+        capture:
+          dir: %s/capture
+        """.formatted(dir, dir);
   }
 
   private ConfigWatcher start(Path file) throws Exception {
@@ -71,6 +87,10 @@ class LiveConfigTest {
     ServerConfig config = ConfigLoader.load(vertx, file).await(10, TimeUnit.SECONDS);
     server = StreamDetourServer.start(vertx, config, new InspectorRegistry()).await(20, TimeUnit.SECONDS);
     return server.watch(file);
+  }
+
+  private HttpResponse<String> admin(String path) throws Exception {
+    return new AdminClient(server.adminAddress()).get(path);
   }
 
   private DetourClient client(Path ca) throws Exception {
@@ -106,6 +126,25 @@ class LiveConfigTest {
           .contains("policy.rules[0].action: must be continue, bypass or block, got 'forbid'");
       assertThat(watcher.status().version()).isEqualTo(2);
       assertThat(client.runSession(evil.withExpectedAction(Action.BLOCK)).ok()).isTrue();
+      // The refusal shows in readiness and in the metrics.
+      HttpResponse<String> ready = admin("/health/ready");
+      assertThat(ready.statusCode()).isEqualTo(503);
+      JsonObject config = AdminClient.check(new JsonObject(ready.body()), "config");
+      assertThat(config.getString("status")).isEqualTo("DOWN");
+      assertThat(config.getJsonObject("data").getString("last_error")).contains("got 'forbid'");
+      PrometheusText metrics = PrometheusText.parse(admin("/metrics").body());
+      assertThat(metrics.value("stream_detour_config_valid")).isZero();
+      assertThat(metrics.value("stream_detour_config_version")).isEqualTo(2);
+
+      // A rule naming an inspector nothing registered is refused like a syntax error.
+      writeConfig(BLOCK_EVIL + """
+            - name: inspect
+              action: continue
+              match: { host: [watched.test] }
+              options: { inspectors: [nobody-registered-this] }
+        """);
+      await().atMost(WAIT).until(() -> String.valueOf(watcher.status().lastError()).contains("nobody-registered-this"));
+      assertThat(watcher.status().version()).isEqualTo(2);
 
       writeConfig("policy: [not, a, map\n");
       Thread.sleep(1000);
@@ -116,6 +155,12 @@ class LiveConfigTest {
       await().atMost(WAIT).until(() -> watcher.status().version() == 3);
       assertThat(watcher.status().lastError()).isNull();
       assertThat(client.runSession(evil.withExpectedAction(Action.BYPASS)).ok()).isTrue();
+      assertThat(admin("/health/ready").statusCode()).isEqualTo(200);
+      // The session log says which version decided.
+      Path sessions = dir.resolve("sessions.log");
+      await().atMost(WAIT).untilAsserted(() -> assertThat(Files.readAllLines(sessions)).last()
+          .satisfies(line -> assertThat(new JsonObject(line).getInteger("config_version")).isEqualTo(3))
+          .satisfies(line -> assertThat(new JsonObject(line).getString("action")).isEqualTo("bypass")));
     }
   }
 
@@ -138,11 +183,7 @@ class LiveConfigTest {
   }
 
   private static RawSession continued(DetourClient client) throws Exception {
-    RawSession session = client.openRaw();
-    session.writeNorthHeader(SessionSpec.continueWith(0));
-    assertThat(session.readReply(WAIT).action()).isEqualTo(Action.CONTINUE);
-    session.south().write(session.southHeader());
-    return session;
+    return client.openContinued(SessionSpec.continueWith(0), WAIT);
   }
 
   @Test
@@ -160,7 +201,7 @@ class LiveConfigTest {
           private-key: %s
         reload:
           scan-period: 200ms
-        """.formatted(certFile, keyFile));
+        %s""".formatted(certFile, keyFile, filesIn(dir)));
     start(file);
     try (DetourClient first = client(ca1)) {
       assertThat(first.runSession(SessionSpec.continueWith(1024)).ok()).isTrue();

@@ -2,13 +2,22 @@ package io.streamdetour;
 
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.relay.InspectorRegistry;
+import io.streamdetour.testclient.DetourClient;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.streamdetour.bus.Addresses;
+import io.streamdetour.bus.SessionEnded;
+import io.streamdetour.metrics.DetourMetrics;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /** A whole server on 127.0.0.1 and an ephemeral UDP port, with its own Vert.x, for one test class. */
@@ -30,15 +39,29 @@ public final class RunningServer implements AutoCloseable {
 
   public static RunningServer start(JsonObject overrides, InspectorRegistry inspectors) throws Exception {
     Path dir = Files.createTempDirectory("stream-detour-test");
-    Vertx vertx = Vertx.vertx();
+    PrometheusMeterRegistry registry = DetourMetrics.newRegistry();
+    Vertx vertx = DetourMetrics.vertxBuilder(new VertxOptions(), registry).build();
     try {
       ServerConfig config = TestConfigs.forTest(vertx, dir, overrides);
-      StreamDetourServer server = StreamDetourServer.start(vertx, config, inspectors).await(30, TimeUnit.SECONDS);
+      StreamDetourServer server = StreamDetourServer.start(vertx, config, inspectors, registry)
+          .await(30, TimeUnit.SECONDS);
       return new RunningServer(vertx, server, dir);
     } catch (Exception e) {
       vertx.close().await(10, TimeUnit.SECONDS);
       throw e;
     }
+  }
+
+  /** Overrides that let the Java test client in: it offers ALPN {@code g3-detour}, g3proxy none. */
+  public static JsonObject acceptingTestAlpn() {
+    return new JsonObject().put("quic", new JsonObject().put("alpn", new JsonArray().add(DetourClient.DEFAULT_ALPN)));
+  }
+
+  /** From now on, each ended session's record by task id. */
+  public Map<String, SessionEnded> recordEndedSessions() {
+    Map<String, SessionEnded> ended = new ConcurrentHashMap<>();
+    vertx.eventBus().<SessionEnded>consumer(Addresses.SESSION_ENDED, m -> ended.put(m.body().taskId(), m.body()));
+    return ended;
   }
 
   public int port() {

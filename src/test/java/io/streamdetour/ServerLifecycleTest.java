@@ -47,11 +47,7 @@ class ServerLifecycleTest {
   }
 
   private static RawSession continued(DetourClient client, UUID task) throws Exception {
-    RawSession session = client.openRaw();
-    session.writeNorthHeader(SessionSpec.continueWith(0).withTaskId(task));
-    assertThat(session.readReply(WAIT).action()).isEqualTo(Action.CONTINUE);
-    session.south().write(session.southHeader());
-    return session;
+    return client.openContinued(SessionSpec.continueWith(0).withTaskId(task), WAIT);
   }
 
   @Test
@@ -153,12 +149,20 @@ class ServerLifecycleTest {
       try (DetourClient client = client(server)) {
         // No policy at all: the request fails at once.
         assertThat(client.runSession(SessionSpec.continueWith(0).withExpectedAction(Action.BLOCK)).ok()).isTrue();
+        assertThat(fallbacks(server, "error")).isEqualTo(1);
+        // A policy that fails.
+        var failing = server.vertx.eventBus().consumer(Addresses.DECIDE, m -> m.fail(PolicyVerticle.POLICY_ERROR, "broken"));
+        assertThat(client.runSession(SessionSpec.continueWith(0).withExpectedAction(Action.BLOCK)).ok()).isTrue();
+        assertThat(fallbacks(server, "error")).isEqualTo(2);
+        failing.unregister().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
         // A policy that answers too late.
         server.vertx.eventBus().consumer(Addresses.DECIDE, m ->
             server.vertx.setTimer(1000, id -> m.reply(new Decision(Action.CONTINUE, "late"))));
         long start = System.nanoTime();
         assertThat(client.runSession(SessionSpec.continueWith(0).withExpectedAction(Action.BLOCK)).ok()).isTrue();
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(150), Duration.ofMillis(950));
+        assertThat(fallbacks(server, "timeout")).isEqualTo(1);
+        assertThat(fallbacks(server, "error")).isEqualTo(2);
       }
     }
   }
@@ -187,6 +191,10 @@ class ServerLifecycleTest {
     }
   }
 
+  private static double fallbacks(RunningServer server, String reason) {
+    return server.server.meterRegistry().get("stream.detour.decision.fallbacks").tag("reason", reason).counter().count();
+  }
+
   private static void undeployPolicy(RunningServer server) throws Exception {
     VertxInternal internal = (VertxInternal) server.vertx;
     for (String id : Set.copyOf(server.vertx.deploymentIDs())) {
@@ -202,7 +210,9 @@ class ServerLifecycleTest {
     JsonObject overrides = acceptingTestAlpn();
     overrides.getJsonObject("quic").put("max-connections", 2);
     try (RunningServer server = RunningServer.start(overrides)) {
-      try (DetourClient a = client(server); DetourClient b = client(server); DetourClient c = client(server)) {
+      // c pings: if the server's one CONNECTION_CLOSE is lost on a busy machine, a ping makes it send another.
+      try (DetourClient a = client(server); DetourClient b = client(server);
+          DetourClient c = DetourSessionsTest.client(server, builder -> builder.keepAliveInterval(Duration.ofMillis(500)))) {
         var first = a.connectOnly();
         var second = b.connectOnly();
         await().atMost(WAIT).until(() -> server.server.connectionCount() == 2);

@@ -11,6 +11,7 @@ import java.net.DatagramSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -19,6 +20,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The server as an operator runs it: its own process, configured from the environment, stopped by SIGTERM. */
 class StreamDetourMainTest {
@@ -47,17 +49,21 @@ class StreamDetourMainTest {
   void printsTheG3proxyLinesServesAndStopsGracefullyOnSigterm(@TempDir Path dir) throws Exception {
     int port = freeUdpPort();
     Process process = start(dir, List.of(), "STREAM_DETOUR_QUIC__PORT", String.valueOf(port),
-        "STREAM_DETOUR_QUIC__ALPN", DetourClient.DEFAULT_ALPN, "STREAM_DETOUR_SHUTDOWN__GRACE", "5s");
+        "STREAM_DETOUR_QUIC__ALPN", DetourClient.DEFAULT_ALPN, "STREAM_DETOUR_SHUTDOWN__GRACE", "5s",
+        "STREAM_DETOUR_ADMIN__PORT", "0");
     CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
     try {
       BlockingQueue<String> out = lines(process.getInputStream());
       List<String> snippet = new ArrayList<>();
-      while (snippet.size() < 6) {
+      while (snippet.size() < 6 || !snippet.get(snippet.size() - 1).startsWith("  tls_name:")) {
         String line = out.poll(30, TimeUnit.SECONDS);
         assertThat(line).as("server output so far: %s", snippet).isNotNull();
         snippet.add(line);
       }
       Path ca = dir.resolve("run").resolve("stream-detour-ca.pem");
+      assertThat(snippet).contains("  QUIC (g3proxy detour)  udp 127.0.0.1:" + port + ", no ALPN or [g3-detour]",
+          "  session log            ./logs/sessions.log");
+      assertThat(snippet).anyMatch(l -> l.matches("  admin API +http://127\\.0\\.0\\.1:\\d+/ .*"));
       assertThat(snippet).containsSubsequence(
           "stream_detour_service:",
           "  peer: 127.0.0.1:" + port,
@@ -67,9 +73,10 @@ class StreamDetourMainTest {
       try (DetourClient client = DetourClient.builder("127.0.0.1", port).caCertificate(ca).serverName("localhost").build()) {
         assertThat(client.runSession(SessionSpec.continueWith(100_000)).ok()).isTrue();
       }
-      String sessionLine = out.poll(10, TimeUnit.SECONDS);
-      assertThat(sessionLine).contains("\"action\":\"continue\"").contains("\"bytes_north\":100000")
-          .contains("\"end\":\"completed\"");
+      Path sessionLog = dir.resolve("logs").resolve("sessions.log");
+      await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(sessionLog) && Files.size(sessionLog) > 0);
+      assertThat(Files.readString(sessionLog)).contains("\"action\":\"continue\"").contains("\"bytes_north\":100000")
+          .contains("\"end\":\"completed\"").contains("\"config_version\":1");
 
       process.toHandle().destroy(); // SIGTERM, leaving our ends of its pipes open
       assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();

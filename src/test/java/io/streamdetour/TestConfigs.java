@@ -23,11 +23,17 @@ public final class TestConfigs {
     }
   }
 
-  /** Defaults on an ephemeral loopback port, certificates in {@code dir}, then {@code overrides}. */
+  /**
+   * Defaults on ephemeral loopback ports (QUIC and admin), certificates, session log and capture
+   * in {@code dir}, then {@code overrides}.
+   */
   public static ServerConfig forTest(Vertx vertx, Path dir, JsonObject overrides) throws Exception {
     JsonObject json = defaultsJson(vertx);
     json.getJsonObject("quic").put("port", 0);
     json.getJsonObject("tls").put("generated-dir", dir.toString());
+    json.getJsonObject("admin").put("port", 0);
+    json.getJsonObject("audit").put("file", dir.resolve("sessions.log").toString());
+    json.getJsonObject("capture").put("dir", dir.resolve("capture").toString());
     json.mergeIn(overrides, true);
     return ServerConfig.from(json);
   }

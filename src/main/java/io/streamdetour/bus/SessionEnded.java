@@ -14,6 +14,7 @@ public record SessionEnded(
     String protocol,
     String action,
     String rule,
+    int configVersion,
     String client,
     String connection,
     int matchId,
@@ -22,11 +23,11 @@ public record SessionEnded(
     long durationMillis,
     String end) {
 
-  /** The record of a session on north header {@code header}, decided {@code decision}. */
-  public static SessionEnded of(NorthHeader header, Decision decision, PairingKey key, long bytesNorth,
-      long bytesSouth, long durationMillis, String end) {
+  /** The record of a session on north header {@code header}, decided {@code decision} under config {@code configVersion}. */
+  public static SessionEnded of(NorthHeader header, Decision decision, int configVersion, PairingKey key,
+      long bytesNorth, long bytesSouth, long durationMillis, String end) {
     return new SessionEnded(header.taskId().toString(), header.username(), header.upstream().toString(),
-        header.protocol(), decision.action().name().toLowerCase(), decision.rule(),
+        header.protocol(), decision.action().name().toLowerCase(), decision.rule(), configVersion,
         DecisionRequest.address(header.addresses().source()), key.connectionId(), key.matchId(),
         bytesNorth, bytesSouth, durationMillis, end);
   }
@@ -39,6 +40,7 @@ public record SessionEnded(
         .put("protocol", protocol)
         .put("action", action)
         .put("rule", rule)
+        .put("config_version", configVersion)
         .put("client", client)
         .put("connection", connection)
         .put("match_id", matchId)
@@ -50,7 +52,7 @@ public record SessionEnded(
 
   public static SessionEnded fromJson(JsonObject json) {
     return new SessionEnded(json.getString("task_id"), json.getString("user"), json.getString("upstream"),
-        json.getString("protocol"), json.getString("action"), json.getString("rule"), json.getString("client"),
+        json.getString("protocol"), json.getString("action"), json.getString("rule"), json.getInteger("config_version"), json.getString("client"),
         json.getString("connection"), json.getInteger("match_id"), json.getLong("bytes_north"),
         json.getLong("bytes_south"), json.getLong("duration_ms"), json.getString("end"));
   }

@@ -17,8 +17,10 @@ public final class DetourErrorCodes {
     public static final long SESSION_ABORTED = 0x204;
     public static final long IDLE_TIMEOUT = 0x205;
     public static final long SERVER_SHUTDOWN = 0x206;
-    /** A configured limit (streams, sessions, bytes) was exceeded. */
+    /** A configured limit (connections, a rule's byte cap) was exceeded. */
     public static final long LIMIT_EXCEEDED = 0x207;
+    /** An operator cut the session (the admin API). */
+    public static final long CUT_BY_OPERATOR = 0x208;
     public static final long INTERNAL_ERROR = 0x2FF;
 
     private DetourErrorCodes() {

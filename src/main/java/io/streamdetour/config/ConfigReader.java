@@ -117,6 +117,45 @@ final class ConfigReader {
     return result;
   }
 
+  private static final java.util.regex.Pattern BYTE_SIZE =
+      java.util.regex.Pattern.compile("(\\d+)\\s*(KiB|MiB|GiB|TiB)?");
+
+  /** A byte count: a whole number, or one with KiB, MiB, GiB or TiB after it. */
+  long byteSize(String name, long min, long max) {
+    Object value = json.getValue(name);
+    if (value instanceof Number) {
+      return longValue(name, min, max);
+    }
+    read.add(name);
+    if (value == null) {
+      problem(name, "missing");
+      return min;
+    }
+    java.util.regex.Matcher m = BYTE_SIZE.matcher(String.valueOf(value).trim());
+    if (!m.matches()) {
+      problem(name, "must be a byte count such as 65536, 64KiB, 16MiB or 1GiB, got " + describe(value));
+      return min;
+    }
+    int shift = m.group(2) == null ? 0 : switch (m.group(2)) {
+      case "KiB" -> 10;
+      case "MiB" -> 20;
+      case "GiB" -> 30;
+      default -> 40;
+    };
+    long number;
+    try {
+      number = Long.parseLong(m.group(1));
+    } catch (NumberFormatException e) {
+      number = Long.MAX_VALUE;
+    }
+    long result = number > (Long.MAX_VALUE >> shift) ? Long.MAX_VALUE : number << shift;
+    if (result < min || result > max) {
+      problem(name, "must be between " + min + " and " + max + " bytes, got " + value);
+      return min;
+    }
+    return result;
+  }
+
   int intValue(String name, int min, int max) {
     return (int) longValue(name, min, max);
   }

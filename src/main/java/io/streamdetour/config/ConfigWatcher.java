@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 
 /**
  * Live configuration through vertx-config's watch ({@link ConfigRetriever#listen}): each change
@@ -25,11 +24,17 @@ public final class ConfigWatcher implements AutoCloseable {
   /** What the watcher knows right now. */
   public record Status(int version, ServerConfig config, String lastError) {}
 
+  /** Puts a validated change in force, or refuses it for what only the server can check. */
+  @FunctionalInterface
+  public interface Applier {
+    void apply(int version, ServerConfig next) throws ConfigException;
+  }
+
   private final ConfigRetriever retriever;
-  private final Consumer<ServerConfig> apply;
+  private final Applier apply;
   private final AtomicReference<Status> status;
 
-  private ConfigWatcher(ConfigRetriever retriever, ServerConfig initial, Consumer<ServerConfig> apply) {
+  private ConfigWatcher(ConfigRetriever retriever, ServerConfig initial, Applier apply) {
     this.retriever = retriever;
     this.apply = apply;
     this.status = new AtomicReference<>(new Status(1, initial, null));
@@ -39,7 +44,7 @@ public final class ConfigWatcher implements AutoCloseable {
    * Watches {@code file} (or the default file) every {@code reload.scan-period} of
    * {@code initial}; with a period of 0 nothing is watched.
    */
-  public static ConfigWatcher start(Vertx vertx, Path file, ServerConfig initial, Consumer<ServerConfig> apply) {
+  public static ConfigWatcher start(Vertx vertx, Path file, ServerConfig initial, Applier apply) {
     long period = initial.reload().scanPeriod().toMillis();
     if (period == 0) {
       return new ConfigWatcher(null, initial, apply);
@@ -59,24 +64,28 @@ public final class ConfigWatcher implements AutoCloseable {
     ServerConfig next;
     try {
       next = ServerConfig.from(json);
+      if (next.equals(current.config())) {
+        if (current.lastError() != null) {
+          LOG.info("config: the file is valid again and unchanged from version {}", current.version());
+          status.set(new Status(current.version(), current.config(), null));
+        }
+        return;
+      }
+      apply.apply(current.version() + 1, next);
     } catch (ConfigException e) {
       e.problems().forEach(p -> LOG.error("config change refused: {}", p));
       LOG.error("config change refused ({} problems); version {} stays in force", e.problems().size(), current.version());
       status.set(new Status(current.version(), current.config(), String.join("; ", e.problems())));
       return;
     }
-    if (next.equals(current.config())) {
-      return;
-    }
     for (String key : restartOnlyChanges(current.config(), next)) {
       LOG.warn("config: {} changed; it takes effect at the next restart", key);
     }
-    apply.accept(next);
     status.set(new Status(current.version() + 1, next, null));
     LOG.info("config version {} applied: new sessions use it, running sessions keep theirs", current.version() + 1);
   }
 
-  /** Keys read only at start-up: the listener, TLS identity sources, header limits, pairing, instances. */
+  /** Keys read only at start-up: the listeners, TLS identity sources, header limits, pairing, instances, files. */
   static List<String> restartOnlyChanges(ServerConfig before, ServerConfig after) {
     List<String> changed = new ArrayList<>();
     if (!Objects.equals(before.quic(), after.quic())) {
@@ -96,6 +105,17 @@ public final class ConfigWatcher implements AutoCloseable {
     }
     if (!Objects.equals(before.reload(), after.reload())) {
       changed.add("reload");
+    }
+    ServerConfig.Admin a = before.admin();
+    ServerConfig.Admin b = after.admin();
+    if (a.enabled() != b.enabled() || !a.host().equals(b.host()) || a.port() != b.port()) {
+      changed.add("admin (enabled, host, port; the token applies at once)");
+    }
+    if (!Objects.equals(before.audit(), after.audit())) {
+      changed.add("audit");
+    }
+    if (!Objects.equals(before.capture(), after.capture())) {
+      changed.add("capture");
     }
     return changed;
   }

@@ -1,6 +1,7 @@
 package io.streamdetour.config;
 
 import io.netty.util.NetUtil;
+import io.streamdetour.bus.SessionOptions;
 import io.streamdetour.codec.Action;
 import io.vertx.core.json.JsonObject;
 
@@ -30,7 +31,11 @@ public record ServerConfig(
     Pairing pairing,
     Relay relay,
     Shutdown shutdown,
-    Reload reload) {
+    Reload reload,
+    Admin admin,
+    Audit audit,
+    Capture capture,
+    JsonObject source) {
 
   /** The QUIC listener and the transport limits a peer gets. */
   public record Quic(
@@ -74,8 +79,8 @@ public record ServerConfig(
     }
   }
 
-  /** {@code options} is {@link RuleOptions#NONE} unless the rule, a continue rule, sets some. */
-  public record Rule(String name, Action action, Match match, RuleOptions options) {}
+  /** {@code options} is {@link SessionOptions#NONE} unless the rule, a continue rule, sets some. */
+  public record Rule(String name, Action action, Match match, SessionOptions options) {}
 
   /**
    * What a rule compares. Each non-empty list is one matcher, which matches when any of its values
@@ -146,22 +151,6 @@ public record ServerConfig(
     }
   }
 
-  /**
-   * How a continued session is examined.
-   *
-   * @param inspectors names of inspectors this session runs through
-   * @param capture whether the session's bytes are captured
-   * @param byteCap the most bytes per direction the inspectors and the capture see
-   */
-  public record RuleOptions(List<String> inspectors, boolean capture, long byteCap) {
-
-    public static final RuleOptions NONE = new RuleOptions(List.of(), false, Long.MAX_VALUE);
-
-    public RuleOptions {
-      inspectors = List.copyOf(inspectors);
-    }
-  }
-
   public record Pairing(Duration timeout) {}
 
   public record Relay(int bufferBytes, Duration idleTimeout, List<String> inspectors) {}
@@ -171,7 +160,30 @@ public record ServerConfig(
   /** How often the configuration file is checked for changes; 0 turns live reload off. */
   public record Reload(Duration scanPeriod) {}
 
+  /**
+   * The admin HTTP server (health, metrics, sessions, config).
+   *
+   * @param token when not empty, every request needs {@code Authorization: Bearer <token>}
+   */
+  public record Admin(boolean enabled, String host, int port, String token) {
+
+    @Override
+    public String toString() {
+      return "Admin[enabled=" + enabled + ", host=" + host + ", port=" + port + ", token=" + (token.isEmpty() ? "" : "***") + "]";
+    }
+  }
+
+  /**
+   * The per-session JSON lines: to a rolling file, or with an empty {@code file} to the logger
+   * {@code stream-detour.sessions}.
+   */
+  public record Audit(String file, long maxFileBytes, int maxHistory, long totalBytesCap) {}
+
+  /** Where captured content goes, and how much of it may pile up. */
+  public record Capture(String dir, long maxSessionBytes, long maxTotalBytes) {}
+
   private static final Duration MAX = Duration.ofDays(1);
+  private static final long TIB = 1L << 40;
 
   /** Validates the whole tree and reports every problem at once, each with its key. */
   public static ServerConfig from(JsonObject json) {
@@ -185,7 +197,13 @@ public record ServerConfig(
         new Pairing(section(root, "pairing", r -> r.duration("timeout", Duration.ofMillis(10), MAX))),
         relay(root.section("relay")),
         new Shutdown(section(root, "shutdown", r -> r.duration("grace", Duration.ZERO, MAX))),
-        new Reload(section(root, "reload", r -> r.duration("scan-period", Duration.ZERO, Duration.ofHours(1)))));
+        new Reload(section(root, "reload", r -> r.duration("scan-period", Duration.ZERO, Duration.ofHours(1)))),
+        admin(root.section("admin")),
+        section(root, "audit", r -> new Audit(r.optionalString("file"), r.byteSize("max-file-size", 1024, TIB),
+            r.intValue("max-history", 1, 10_000), r.byteSize("total-size-cap", 1024, 1024 * TIB))),
+        section(root, "capture", r -> new Capture(r.string("dir"), r.byteSize("max-session-bytes", 0, TIB),
+            r.byteSize("max-total-bytes", 0, 1024 * TIB))),
+        json.copy());
     root.rejectUnknownKeys();
     if (!root.problems().isEmpty()) {
       throw new ConfigException(root.problems());
@@ -218,6 +236,16 @@ public record ServerConfig(
     }
     r.rejectUnknownKeys();
     return quic;
+  }
+
+  private static Admin admin(ConfigReader r) {
+    Admin admin = new Admin(r.bool("enabled"), r.string("host"), r.intValue("port", 0, 65535),
+        r.optionalString("token"));
+    if (!admin.token().isEmpty() && admin.token().length() < 16) {
+      r.problem("token", "must be at least 16 characters (or empty for no token)");
+    }
+    r.rejectUnknownKeys();
+    return admin;
   }
 
   private static Tls tls(ConfigReader r) {
@@ -264,7 +292,7 @@ public record ServerConfig(
     String name = r.string("name");
     Action action = action(r, "action");
     Match match = match(r.section("match"), groups, groupsNamed);
-    RuleOptions options = RuleOptions.NONE;
+    SessionOptions options = SessionOptions.NONE;
     if (isSet(r, "options")) {
       if (action == Action.CONTINUE) {
         options = options(r.section("options"));
@@ -309,11 +337,11 @@ public record ServerConfig(
     return match;
   }
 
-  private static RuleOptions options(ConfigReader r) {
-    RuleOptions options = new RuleOptions(
+  private static SessionOptions options(ConfigReader r) {
+    SessionOptions options = new SessionOptions(
         r.stringList("inspectors"),
         isSet(r, "capture") && r.bool("capture"),
-        isSet(r, "byte-cap") ? r.longValue("byte-cap", 0, Long.MAX_VALUE) : RuleOptions.NONE.byteCap());
+        isSet(r, "byte-cap") ? r.byteSize("byte-cap", 0, Long.MAX_VALUE) : SessionOptions.NONE.byteCap());
     r.rejectUnknownKeys();
     return options;
   }

@@ -1,5 +1,6 @@
 package io.streamdetour.edge;
 
+import io.streamdetour.codec.HeaderException;
 import io.streamdetour.codec.StreamHeader;
 
 /** Receives each client-opened stream once its header (and north payload) is decoded. */
@@ -11,4 +12,7 @@ public interface DecodedStreamHandler {
    * keep relaying on this thread until the stream is done.
    */
   void onStream(StreamHeader header, EdgeStream stream);
+
+  /** A stream's header was refused; the edge has logged it and reset the stream already. */
+  default void onHeaderError(HeaderException.Kind kind) {}
 }

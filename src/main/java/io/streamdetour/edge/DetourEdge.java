@@ -14,8 +14,11 @@ public interface DetourEdge {
   /** Binds and starts accepting; each decoded stream goes to {@code handler}. */
   void start(DecodedStreamHandler handler) throws Exception;
 
-  /** The bound UDP address. */
+  /** The bound UDP address, or null before start and after close. */
   InetSocketAddress localAddress();
+
+  /** True from start until {@link #stopAccepting} or {@link #close}. */
+  boolean accepting();
 
   /** New handshakes use this certificate from now on; established connections keep theirs. */
   void replaceIdentity(TlsIdentity identity) throws Exception;

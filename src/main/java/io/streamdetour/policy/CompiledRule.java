@@ -15,7 +15,7 @@ final class CompiledRule {
 
   private static final String WEBSOCKET = "websocket";
 
-  private final Verdict verdict;
+  private final Decision decision;
   private final Matcher[] matchers;
   private final Set<String> protocols;
   private final boolean webSocketOnly;
@@ -23,9 +23,7 @@ final class CompiledRule {
 
   CompiledRule(ServerConfig.Rule rule, Map<String, List<String>> userGroups) {
     ServerConfig.Match match = rule.match();
-    ServerConfig.RuleOptions options = rule.options();
-    this.verdict = new Verdict(new Decision(rule.action(), rule.name()),
-        new SessionOptions(options.inspectors(), options.capture(), options.byteCap()));
+    this.decision = new Decision(rule.action(), rule.name(), rule.options());
     Set<String> groupMembers = groupMembers(rule, userGroups);
     this.matchers = matchers(match, groupMembers).toArray(Matcher[]::new);
     this.protocols = Set.copyOf(match.protocols());
@@ -89,8 +87,8 @@ final class CompiledRule {
     return true;
   }
 
-  Verdict verdict() {
-    return verdict;
+  Decision decision() {
+    return decision;
   }
 
   Placement placement() {

@@ -13,7 +13,7 @@ import java.util.List;
 public final class Policy {
 
   private final RuleIndex index;
-  private final Verdict defaultVerdict;
+  private final Decision defaultDecision;
 
   /** @throws IllegalArgumentException when a rule names a user group the policy does not define */
   public Policy(ServerConfig.Policy config) {
@@ -21,11 +21,11 @@ public final class Policy {
         .map(rule -> new CompiledRule(rule, config.userGroups()))
         .toList();
     this.index = new RuleIndex(rules);
-    this.defaultVerdict = new Verdict(new Decision(config.defaultAction(), "default"), SessionOptions.NONE);
+    this.defaultDecision = new Decision(config.defaultAction(), "default");
   }
 
-  public Verdict decide(NorthHeader header) {
+  public Decision decide(NorthHeader header) {
     CompiledRule rule = index.firstMatch(new MatchInput(header));
-    return rule == null ? defaultVerdict : rule.verdict();
+    return rule == null ? defaultDecision : rule.decision();
   }
 }

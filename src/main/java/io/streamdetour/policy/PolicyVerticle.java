@@ -5,6 +5,8 @@ import io.streamdetour.bus.DecisionRequest;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.function.Supplier;
 
@@ -13,6 +15,10 @@ import java.util.function.Supplier;
  * (or a plugin's) never holds an event loop.
  */
 public final class PolicyVerticle extends VerticleBase {
+
+  /** The failure code of a decision the policy could not make; the asker's fallback answers. */
+  public static final int POLICY_ERROR = 500;
+  private static final Logger LOG = LoggerFactory.getLogger(PolicyVerticle.class);
 
   private final Supplier<Policy> policy;
   private MessageConsumer<DecisionRequest> consumer;
@@ -24,9 +30,15 @@ public final class PolicyVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    // Only the decision travels for now: bus.Decision has no place for the session options yet.
-    consumer = vertx.eventBus().consumer(Addresses.DECIDE, message ->
-        message.reply(policy.get().decide(message.body().header()).decision()));
+    consumer = vertx.eventBus().consumer(Addresses.DECIDE, message -> {
+      DecisionRequest request = message.body();
+      try {
+        message.reply(policy.get().decide(request.header()));
+      } catch (RuntimeException e) {
+        LOG.error("policy failed on task {}: {}", request.header().taskId(), e.toString(), e);
+        message.fail(POLICY_ERROR, "policy failed: " + e);
+      }
+    });
     return consumer.completion();
   }
 

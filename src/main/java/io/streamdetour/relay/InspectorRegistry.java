@@ -22,10 +22,8 @@ public final class InspectorRegistry {
     return names.stream().filter(n -> !factories.containsKey(n)).toList();
   }
 
-  public InspectorChain chainFor(List<String> names, NorthHeader session) {
-    if (names.isEmpty()) {
-      return InspectorChain.EMPTY;
-    }
-    return new InspectorChain(names.stream().map(n -> factories.get(n).create(session)).toList());
+  /** A new inspector of each name, in order, for one session; names must all be registered. */
+  public List<Inspector> create(List<String> names, NorthHeader session) {
+    return names.stream().map(n -> factories.get(n).create(session)).toList();
   }
 }

@@ -1,16 +1,22 @@
 package io.streamdetour.session;
 
 import io.streamdetour.bus.Decision;
+import io.streamdetour.bus.DecisionRequest;
 import io.streamdetour.bus.PairingKey;
+import io.streamdetour.bus.RunningSession;
 import io.streamdetour.bus.SessionEnded;
 import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.codec.NorthHeader;
+import io.streamdetour.config.AppliedConfig;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.EdgeStream;
+import io.streamdetour.metrics.DetourMetrics;
 import io.streamdetour.relay.Direction;
 import io.streamdetour.relay.InspectorChain;
 import io.streamdetour.relay.StreamRelay;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -25,11 +31,14 @@ final class Session implements StreamRelay.Progress {
   private final PairingKey key;
   private final NorthHeader header;
   private final Decision decision;
+  private final int configVersion;
   private final ServerConfig.Relay relay;
-  private final java.time.Duration pairingTimeout;
+  private final Duration pairingTimeout;
   private final EdgeStream north;
   private final InspectorChain inspectors;
+  private final DetourMetrics metrics;
   private final Consumer<Session> onEnd;
+  private final Instant started = Instant.now();
   private final long startNanos = System.nanoTime();
   private final AtomicInteger openDirections = new AtomicInteger(2);
   /** Set once: by the south stream attaching, or by an end that came first. */
@@ -40,20 +49,26 @@ final class Session implements StreamRelay.Progress {
   private volatile long bytesNorth;
   private volatile long bytesSouth;
 
-  Session(PairingKey key, NorthHeader header, Decision decision, ServerConfig config, EdgeStream north,
-      InspectorChain inspectors, Consumer<Session> onEnd) {
+  Session(PairingKey key, NorthHeader header, Decision decision, AppliedConfig applied, EdgeStream north,
+      InspectorChain inspectors, DetourMetrics metrics, Consumer<Session> onEnd) {
     this.key = key;
     this.header = header;
     this.decision = decision;
-    this.relay = config.relay();
-    this.pairingTimeout = config.pairing().timeout();
+    this.configVersion = applied.version();
+    this.relay = applied.config().relay();
+    this.pairingTimeout = applied.config().pairing().timeout();
     this.north = north;
     this.inspectors = inspectors;
+    this.metrics = metrics;
     this.onEnd = onEnd;
   }
 
   PairingKey key() {
     return key;
+  }
+
+  NorthHeader header() {
+    return header;
   }
 
   InspectorChain inspectors() {
@@ -65,7 +80,7 @@ final class Session implements StreamRelay.Progress {
     return relay;
   }
 
-  java.time.Duration pairingTimeout() {
+  Duration pairingTimeout() {
     return pairingTimeout;
   }
 
@@ -76,11 +91,18 @@ final class Session implements StreamRelay.Progress {
   @Override
   public void received(Direction direction, int bytes) {
     lastActivityNanos = System.nanoTime();
+    metrics.received(direction, bytes);
     // One relay thread writes each counter; readers only need a recent value.
+    long total;
     if (direction == Direction.NORTH) {
       bytesNorth += bytes;
+      total = bytesNorth + bytesSouth;
     } else {
       bytesSouth += bytes;
+      total = bytesNorth + bytesSouth;
+    }
+    if (total > decision.options().byteCap()) {
+      abort("byte_cap", DetourErrorCodes.LIMIT_EXCEEDED);
     }
   }
 
@@ -126,13 +148,20 @@ final class Session implements StreamRelay.Progress {
 
   private void countDown() {
     if (openDirections.decrementAndGet() == 0) {
+      inspectors.close();
       onEnd.accept(this);
     }
   }
 
+  RunningSession view() {
+    return new RunningSession(header.taskId().toString(), header.username(), header.upstream().toString(),
+        header.protocol(), decision.rule(), configVersion, DecisionRequest.address(header.addresses().source()),
+        key.connectionId(), key.matchId(), south != null, bytesNorth, bytesSouth, started);
+  }
+
   SessionEnded record() {
     String reason = endReason.get();
-    return SessionEnded.of(header, decision, key, bytesNorth, bytesSouth,
+    return SessionEnded.of(header, decision, configVersion, key, bytesNorth, bytesSouth,
         (System.nanoTime() - startNanos) / 1_000_000, reason == null ? "completed" : reason);
   }
 }

@@ -6,26 +6,36 @@ import io.streamdetour.bus.DecisionRequest;
 import io.streamdetour.bus.PairingKey;
 import io.streamdetour.bus.PairingRequest;
 import io.streamdetour.bus.PairingResult;
+import io.streamdetour.bus.RunningSession;
 import io.streamdetour.bus.SessionEnded;
 import io.streamdetour.codec.Action;
 import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.codec.DetourReply;
 import io.streamdetour.codec.NorthHeader;
 import io.streamdetour.codec.SouthHeader;
+import io.streamdetour.codec.HeaderException;
 import io.streamdetour.codec.StreamHeader;
+import io.streamdetour.config.AppliedConfig;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.DecodedStreamHandler;
 import io.streamdetour.edge.EdgeStream;
+import io.streamdetour.metrics.DetourMetrics;
 import io.streamdetour.relay.Direction;
+import io.streamdetour.relay.Inspector;
+import io.streamdetour.relay.InspectorChain;
 import io.streamdetour.relay.InspectorRegistry;
 import io.streamdetour.relay.StreamRelay;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -46,22 +56,61 @@ public final class SessionCoordinator implements DecodedStreamHandler {
 
   private final Vertx vertx;
   /** The configuration new sessions start with; a running session keeps its own snapshot. */
-  private final Supplier<ServerConfig> config;
+  private final Supplier<AppliedConfig> config;
   private final InspectorRegistry inspectors;
+  /** Makes the capture inspector of a session whose rule asks for capture. */
+  private final CaptureOpener capture;
+  private final DetourMetrics metrics;
   private final Map<PairingKey, Session> sessions = new ConcurrentHashMap<>();
   private final long idleSweepTimer;
   private volatile boolean draining;
 
-  public SessionCoordinator(Vertx vertx, Supplier<ServerConfig> config, InspectorRegistry inspectors) {
+  /** Opens the capture of one session; it must never throw, whatever the disk does. */
+  @FunctionalInterface
+  public interface CaptureOpener {
+    Inspector open(NorthHeader header, String connectionId, String rule);
+  }
+
+  public SessionCoordinator(Vertx vertx, Supplier<AppliedConfig> config, InspectorRegistry inspectors,
+      CaptureOpener capture, DetourMetrics metrics) {
     this.vertx = vertx;
     this.config = config;
     this.inspectors = inspectors;
+    this.capture = capture;
+    this.metrics = metrics;
     this.idleSweepTimer = vertx.setPeriodic(IDLE_SWEEP_MILLIS, id -> endIdleSessions());
   }
 
   /** Continued sessions relaying right now. */
   public int activeSessions() {
     return sessions.size();
+  }
+
+  /** The continued sessions running now. */
+  public List<RunningSession> sessions() {
+    return sessions.values().stream().map(Session::view).toList();
+  }
+
+  /**
+   * Cuts every running session of task {@code taskId} (g3proxy's task id; normally one).
+   *
+   * @return how many were cut
+   */
+  public int cut(String taskId, String reason) {
+    int cut = 0;
+    for (Session session : sessions.values()) {
+      if (session.header().taskId().toString().equalsIgnoreCase(taskId)) {
+        LOG.info("session {} (task {}): cut: {}", session.key(), taskId, reason);
+        session.abort(reason, DetourErrorCodes.CUT_BY_OPERATOR);
+        cut++;
+      }
+    }
+    return cut;
+  }
+
+  @Override
+  public void onHeaderError(HeaderException.Kind kind) {
+    metrics.headerError(kind);
   }
 
   @Override
@@ -78,21 +127,25 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       stream.reset(DetourErrorCodes.SERVER_SHUTDOWN);
       return;
     }
-    ServerConfig snapshot = config.get();
+    AppliedConfig applied = config.get();
+    ServerConfig snapshot = applied.config();
     PairingKey key = new PairingKey(stream.connectionId(), header.matchId());
+    long asked = System.nanoTime();
     Decision decision = decide(stream, header, snapshot.decision());
+    metrics.decided(header.protocol(), decision.action(), Duration.ofNanos(System.nanoTime() - asked));
     if (decision.action() != Action.CONTINUE) {
       if (reply(stream, header, decision)) {
-        endUndetoured(stream, header, key, decision, snapshot.header().timeout());
+        endUndetoured(stream, header, key, decision, applied.version(), snapshot.header().timeout());
       }
       return;
     }
-    Session session = new Session(key, header, decision, snapshot, stream,
-        inspectors.chainFor(snapshot.relay().inspectors(), header), this::ended);
+    Session session = new Session(key, header, decision, applied, stream,
+        inspectorsFor(header, stream.connectionId(), decision, snapshot.relay()), metrics, this::ended);
     if (sessions.putIfAbsent(key, session) != null) {
       LOG.warn("north {} ({}): match id {} is still in use on this connection; stream reset",
           stream, header.taskId(), header.matchId());
       stream.reset(DetourErrorCodes.PAIRING_FAILED);
+      session.inspectors().close();
       return;
     }
     // Registered before the reply goes out: g3proxy opens south only after reading it.
@@ -116,6 +169,9 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       return;
     }
     PairingResult result = pair(new PairingRequest(key, PairingRequest.Half.SOUTH), session.pairingTimeout());
+    if (result.outcome() == PairingResult.Outcome.TIMED_OUT) {
+      metrics.pairingTimeout();
+    }
     if (result.outcome() != PairingResult.Outcome.PAIRED || !session.attachSouth(stream)) {
       LOG.warn("south {}: pairing {} failed: {} {}", stream, key, result.outcome(),
           result.detail() == null ? "" : result.detail());
@@ -133,14 +189,35 @@ public final class SessionCoordinator implements DecodedStreamHandler {
           timeout.toMillis());
     } catch (ExecutionException | TimeoutException e) {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      boolean late = cause instanceof TimeoutException
+          || cause instanceof ReplyException reply && reply.failureType() == ReplyFailure.TIMEOUT;
       Action fallback = settings.fallback();
-      LOG.warn("north {} ({}): no decision within {} ms ({}); fallback {}", stream, header.taskId(),
-          timeout.toMillis(), cause.getMessage(), fallback);
+      metrics.fallback(late ? "timeout" : "error");
+      if (late) {
+        LOG.warn("north {} ({}): no decision within {} ms; fallback {}", stream, header.taskId(),
+            timeout.toMillis(), fallback);
+      } else {
+        LOG.warn("north {} ({}): the policy failed ({}); fallback {}", stream, header.taskId(),
+            cause.getMessage(), fallback);
+      }
       return new Decision(fallback, "fallback");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new Decision(settings.fallback(), "fallback");
     }
+  }
+
+  /** {@code relay.inspectors}, then the rule's own, then capture when the rule asks for it. */
+  private InspectorChain inspectorsFor(NorthHeader header, String connectionId, Decision decision,
+      ServerConfig.Relay relay) {
+    List<String> names = new ArrayList<>(relay.inspectors());
+    decision.options().inspectors().stream().filter(n -> !names.contains(n)).forEach(names::add);
+    List<Inspector> chain = new ArrayList<>(inspectors.create(names, header));
+    if (decision.options().capture()) {
+      // Last, so the capture holds exactly what was relayed.
+      chain.add(capture.open(header, connectionId, decision.rule()));
+    }
+    return chain.isEmpty() ? InspectorChain.EMPTY : new InspectorChain(chain);
   }
 
   private static boolean reply(EdgeStream stream, NorthHeader header, Decision decision) {
@@ -160,7 +237,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
    * north away quietly, for at most the header timeout.
    */
   private void endUndetoured(EdgeStream stream, NorthHeader header, PairingKey key, Decision decision,
-      Duration drainLimit) {
+      int configVersion, Duration drainLimit) {
     long start = System.nanoTime();
     stream.finish();
     long timer = vertx.setTimer(drainLimit.toMillis(), id -> stream.stopReading(DetourErrorCodes.NO_ERROR));
@@ -174,7 +251,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     } finally {
       vertx.cancelTimer(timer);
     }
-    publish(SessionEnded.of(header, decision, key, 0, 0, (System.nanoTime() - start) / 1_000_000,
+    publish(SessionEnded.of(header, decision, configVersion, key, 0, 0, (System.nanoTime() - start) / 1_000_000,
         decision.action() == Action.BYPASS ? "bypassed" : "blocked"));
   }
 
@@ -186,6 +263,9 @@ public final class SessionCoordinator implements DecodedStreamHandler {
         .onComplete(reply -> {
           PairingResult result = reply.succeeded() ? reply.result().body()
               : new PairingResult(PairingResult.Outcome.TIMED_OUT, reply.cause().getMessage());
+          if (result.outcome() == PairingResult.Outcome.TIMED_OUT && !session.ended()) {
+            metrics.pairingTimeout();
+          }
           if (result.outcome() != PairingResult.Outcome.PAIRED && !session.ended()) {
             session.abort(result.outcome() == PairingResult.Outcome.CANCELLED ? "cancelled" : "south_missing",
                 DetourErrorCodes.PAIRING_FAILED);
@@ -227,6 +307,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   }
 
   private void publish(SessionEnded record) {
+    metrics.sessionEnded(record.end());
     vertx.eventBus().publish(Addresses.SESSION_ENDED, record);
   }
 

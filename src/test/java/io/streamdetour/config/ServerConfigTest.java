@@ -1,5 +1,6 @@
 package io.streamdetour.config;
 
+import io.streamdetour.bus.SessionOptions;
 import io.streamdetour.TestConfigs;
 import io.streamdetour.codec.Action;
 import io.vertx.core.Vertx;
@@ -162,10 +163,10 @@ class ServerConfigTest {
         List.of("https://example.com"),
         List.of("example.com"),
         List.of("chat")));
-    assertThat(watch.options()).isEqualTo(new ServerConfig.RuleOptions(List.of("log", "dlp"), true, 10_485_760));
+    assertThat(watch.options()).isEqualTo(new SessionOptions(List.of("log", "dlp"), true, 10_485_760));
     ServerConfig.Rule anonymous = policy.rules().get(1);
     assertThat(anonymous.match().userAbsent()).isTrue();
-    assertThat(anonymous.options()).isEqualTo(ServerConfig.RuleOptions.NONE);
+    assertThat(anonymous.options()).isEqualTo(SessionOptions.NONE);
   }
 
   @Test
@@ -174,7 +175,7 @@ class ServerConfigTest {
     json.getJsonObject("policy").put("rules", new JsonArray()
         .add(rule("capture-only", "continue", new JsonObject()).put("options", new JsonObject().put("capture", true))));
     assertThat(ServerConfig.from(json).policy().rules().get(0).options())
-        .isEqualTo(new ServerConfig.RuleOptions(List.of(), true, Long.MAX_VALUE));
+        .isEqualTo(new SessionOptions(List.of(), true, Long.MAX_VALUE));
   }
 
   @Test

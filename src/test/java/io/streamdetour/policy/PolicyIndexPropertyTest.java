@@ -54,9 +54,9 @@ class PolicyIndexPropertyTest {
       Set<String> decidedBy = new HashSet<>();
       for (int i = 0; i < 2000; i++) {
         NorthHeader header = randomHeader(random);
-        Verdict expected = scan(scanned, header);
+        Decision expected = scan(scanned, header);
         assertThat(indexed.decide(header)).as("round %d, %s", round, header).isEqualTo(expected);
-        decidedBy.add(expected.decision().rule());
+        decidedBy.add(expected.rule());
       }
       // The comparison means something only if many different rules decide (and sometimes none).
       assertThat(decidedBy).hasSizeGreaterThan(40);
@@ -66,11 +66,11 @@ class PolicyIndexPropertyTest {
   }
 
   /** Every rule in order, each with a fresh view of the header: no index, no shared state. */
-  private static Verdict scan(List<CompiledRule> rules, NorthHeader header) {
+  private static Decision scan(List<CompiledRule> rules, NorthHeader header) {
     return rules.stream().filter(rule -> rule.matches(new MatchInput(header)))
-        .map(CompiledRule::verdict)
+        .map(CompiledRule::decision)
         .findFirst()
-        .orElse(new Verdict(new Decision(Action.BLOCK, "default"), SessionOptions.NONE));
+        .orElse(new Decision(Action.BLOCK, "default"));
   }
 
   private static RuleBuilder randomRule(Random random, String name) {

@@ -1,5 +1,6 @@
 package io.streamdetour.policy;
 
+import io.streamdetour.bus.SessionOptions;
 import io.streamdetour.bus.Decision;
 import io.streamdetour.codec.Action;
 import io.streamdetour.codec.NorthHeader;
@@ -27,8 +28,8 @@ class PolicyTest {
   @Test
   void firstMatchingRuleWins() {
     assertThat(policy.decide(north("websocket", "a.chat.example.com:443", null)))
-        .isEqualTo(new Verdict(new Decision(Action.BLOCK, "ws-chat"), SessionOptions.NONE));
-    assertThat(policy.decide(north("websocket", "other.example.com:443", null)).decision())
+        .isEqualTo(new Decision(Action.BLOCK, "ws-chat"));
+    assertThat(policy.decide(north("websocket", "other.example.com:443", null)))
         .isEqualTo(new Decision(Action.BYPASS, "catch-ws"));
   }
 
@@ -44,7 +45,7 @@ class PolicyTest {
   @Test
   void noMatchGivesTheDefaultWithoutOptions() {
     assertThat(policy.decide(north("http_2", "example.com:443", null)))
-        .isEqualTo(new Verdict(new Decision(Action.CONTINUE, "default"), SessionOptions.NONE));
+        .isEqualTo(new Decision(Action.CONTINUE, "default"));
   }
 
   @Test
@@ -86,6 +87,6 @@ class PolicyTest {
   }
 
   static String decidedBy(Policy policy, NorthHeader header) {
-    return policy.decide(header).decision().rule();
+    return policy.decide(header).rule();
   }
 }

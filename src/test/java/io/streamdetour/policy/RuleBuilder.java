@@ -1,5 +1,6 @@
 package io.streamdetour.policy;
 
+import io.streamdetour.bus.SessionOptions;
 import io.streamdetour.codec.Action;
 import io.streamdetour.config.ServerConfig;
 
@@ -29,7 +30,7 @@ final class RuleBuilder {
   private List<String> wsOrigins = List.of();
   private List<String> wsHosts = List.of();
   private List<String> wsSubprotocols = List.of();
-  private ServerConfig.RuleOptions options = ServerConfig.RuleOptions.NONE;
+  private SessionOptions options = SessionOptions.NONE;
 
   private RuleBuilder(String name, Action action) {
     this.name = name;
@@ -130,7 +131,7 @@ final class RuleBuilder {
   }
 
   RuleBuilder options(List<String> inspectors, boolean capture, long byteCap) {
-    options = new ServerConfig.RuleOptions(inspectors, capture, byteCap);
+    options = new SessionOptions(inspectors, capture, byteCap);
     return this;
   }
 

@@ -1,5 +1,8 @@
 package io.streamdetour.testclient;
 
+import io.streamdetour.codec.Action;
+import io.streamdetour.codec.DetourReply;
+
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -77,6 +80,26 @@ public final class DetourClient implements AutoCloseable {
             return new RawSession(settings, pool.openSession());
         } catch (SessionFailure e) {
             throw new IOException(e.kind() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens a session as g3proxy does after a continue: north header, the reply (which must be
+     * continue), then the south header; both streams are then ready to relay.
+     */
+    public RawSession openContinued(SessionSpec spec, Duration wait) throws Exception {
+        RawSession session = openRaw();
+        try {
+            session.writeNorthHeader(spec);
+            DetourReply reply = session.readReply(wait);
+            if (reply.action() != Action.CONTINUE) {
+                throw new IllegalStateException("expected continue, got " + reply.action());
+            }
+            session.south().write(session.southHeader());
+            return session;
+        } catch (Exception e) {
+            session.close();
+            throw e;
         }
     }
 

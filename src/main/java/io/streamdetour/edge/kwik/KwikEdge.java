@@ -98,7 +98,13 @@ public final class KwikEdge implements DetourEdge {
 
   @Override
   public InetSocketAddress localAddress() {
-    return (InetSocketAddress) socket.getLocalSocketAddress();
+    ResilientDatagramSocket bound = socket;
+    return bound == null || bound.isClosed() ? null : (InetSocketAddress) bound.getLocalSocketAddress();
+  }
+
+  @Override
+  public boolean accepting() {
+    return accepting && socket != null;
   }
 
   @Override
@@ -160,6 +166,7 @@ public final class KwikEdge implements DetourEdge {
       }
       LOG.warn("stream {} from {}: bad header ({}): {}", stream, stream.remoteAddress(), e.kind(), e.getMessage());
       stream.reset(e.kind() == HeaderException.Kind.TIMEOUT ? DetourErrorCodes.HEADER_TIMEOUT : DetourErrorCodes.HEADER_ERROR);
+      handler.onHeaderError(e.kind());
       return;
     } catch (IOException e) {
       LOG.debug("stream {} closed while its header was read: {}", stream, e.toString());

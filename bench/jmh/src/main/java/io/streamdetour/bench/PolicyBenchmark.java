@@ -2,7 +2,7 @@ package io.streamdetour.bench;
 
 import io.streamdetour.codec.NorthHeader;
 import io.streamdetour.policy.Policy;
-import io.streamdetour.policy.Verdict;
+import io.streamdetour.bus.Decision;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -50,7 +50,7 @@ public class PolicyBenchmark {
   }
 
   @Benchmark
-  public Verdict decide() {
+  public Decision decide() {
     return policy.decide(headers[next++ & (HEADERS - 1)]);
   }
 

@@ -1,0 +1,39 @@
+package io.streamdetour.bus;
+
+import io.vertx.core.json.JsonObject;
+
+import java.time.Instant;
+
+/** A continued session still relaying, as the admin API lists it. */
+public record RunningSession(
+    String taskId,
+    String user,
+    String upstream,
+    String protocol,
+    String rule,
+    int configVersion,
+    String client,
+    String connection,
+    int matchId,
+    boolean paired,
+    long bytesNorth,
+    long bytesSouth,
+    Instant started) {
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("task_id", taskId)
+        .put("user", user)
+        .put("upstream", upstream)
+        .put("protocol", protocol)
+        .put("rule", rule)
+        .put("config_version", configVersion)
+        .put("client", client)
+        .put("connection", connection)
+        .put("match_id", matchId)
+        .put("paired", paired)
+        .put("bytes_north", bytesNorth)
+        .put("bytes_south", bytesSouth)
+        .put("started", started.toString());
+  }
+}

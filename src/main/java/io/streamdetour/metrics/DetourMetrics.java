@@ -1,0 +1,152 @@
+package io.streamdetour.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.streamdetour.codec.Action;
+import io.streamdetour.codec.HeaderException;
+import io.streamdetour.relay.Direction;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+/**
+ * The server's own meters, named {@code stream_detour_*} in Prometheus, in the same registry as
+ * Vert.x's ({@code vertx_*}, from vertx-micrometer-metrics). Hot-path meters are looked up once.
+ */
+public final class DetourMetrics {
+
+  /** The protocols g3proxy detours; their counters exist from the start, at zero. */
+  private static final String[] PROTOCOLS = {"http_2", "websocket", "smtp", "imap"};
+
+  private final MeterRegistry registry;
+  private final Counter bytesNorth;
+  private final Counter bytesSouth;
+  private final Counter pairingTimeouts;
+  private final Timer decisionLatency;
+
+  public DetourMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    this.bytesNorth = bytes(Direction.NORTH);
+    this.bytesSouth = bytes(Direction.SOUTH);
+    this.pairingTimeouts = Counter.builder("stream.detour.pairing.timeouts")
+        .description("Continued sessions whose other stream did not come within pairing.timeout")
+        .register(registry);
+    this.decisionLatency = Timer.builder("stream.detour.decision.duration")
+        .description("Time from a decoded north header to its decision, fallbacks included")
+        .serviceLevelObjectives(millis(0.1), millis(0.25), millis(0.5), millis(1), millis(2.5), millis(5),
+            millis(10), millis(25), millis(50), millis(100), millis(250), millis(500), millis(1000), millis(2500))
+        .register(registry);
+    for (String protocol : PROTOCOLS) {
+      for (Action action : Action.values()) {
+        sessions(protocol, action);
+      }
+    }
+    for (HeaderException.Kind kind : HeaderException.Kind.values()) {
+      headerErrors(kind);
+    }
+    fallbacks("timeout");
+    fallbacks("error");
+  }
+
+  /** A Prometheus registry for one node. */
+  public static PrometheusMeterRegistry newRegistry() {
+    return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  }
+
+  /**
+   * A Vert.x builder whose own metrics (event bus, HTTP, pools) go to {@code registry}. Each
+   * node gets its own registry name, so nodes sharing a JVM (tests) keep their meters apart.
+   */
+  public static VertxBuilder vertxBuilder(VertxOptions options, PrometheusMeterRegistry registry) {
+    options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+        .setRegistryName("stream-detour-" + UUID.randomUUID()));
+    return Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry));
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** Gauges read on scrape: whatever they read must be cheap and thread-safe. */
+  public void gauges(Supplier<Number> activeSessions, Supplier<Number> connections, Supplier<Number> configVersion,
+      Supplier<Number> configValid, Supplier<Number> captureBytes, Supplier<Number> captureErrors) {
+    gauge("stream.detour.sessions.active", "Continued sessions relaying now", activeSessions);
+    gauge("stream.detour.connections", "QUIC connections open", connections);
+    gauge("stream.detour.config.version", "Version of the configuration in force (1 at start)", configVersion);
+    gauge("stream.detour.config.valid", "0 while the last configuration change was refused, else 1", configValid);
+    gauge("stream.detour.capture.bytes", "Bytes of captured content counted against capture.max-total-bytes",
+        captureBytes);
+    FunctionCounter.builder("stream.detour.capture.errors", captureErrors, c -> c.get().doubleValue())
+        .description("Sessions whose capture stopped on a write error (disk full, read-only, ...)")
+        .register(registry);
+  }
+
+  private void gauge(String name, String description, Supplier<Number> value) {
+    Gauge.builder(name, value).description(description).register(registry);
+  }
+
+  public void decided(String protocol, Action action, Duration latency) {
+    sessions(protocol, action).increment();
+    decisionLatency.record(latency);
+  }
+
+  /** The policy failed ({@code error}) or did not answer in time ({@code timeout}). */
+  public void fallback(String reason) {
+    fallbacks(reason).increment();
+  }
+
+  public void received(Direction direction, int bytes) {
+    (direction == Direction.NORTH ? bytesNorth : bytesSouth).increment(bytes);
+  }
+
+  public void headerError(HeaderException.Kind kind) {
+    headerErrors(kind).increment();
+  }
+
+  public void pairingTimeout() {
+    pairingTimeouts.increment();
+  }
+
+  public void sessionEnded(String end) {
+    Counter.builder("stream.detour.sessions.ended").description("Sessions ended, by how they ended")
+        .tag("end", end).register(registry).increment();
+  }
+
+  private Counter sessions(String protocol, Action action) {
+    return Counter.builder("stream.detour.sessions").description("North streams decided, by protocol and action")
+        .tag("protocol", protocol).tag("action", action.name().toLowerCase(Locale.ROOT)).register(registry);
+  }
+
+  private Counter headerErrors(HeaderException.Kind kind) {
+    return Counter.builder("stream.detour.header.errors").description("Streams reset for a bad or late header")
+        .tag("kind", kind.name().toLowerCase(Locale.ROOT)).register(registry);
+  }
+
+  private Counter fallbacks(String reason) {
+    return Counter.builder("stream.detour.decision.fallbacks")
+        .description("Decisions made by decision.fallback because the policy failed or was late")
+        .tag("reason", reason).register(registry);
+  }
+
+  private Counter bytes(Direction direction) {
+    return Counter.builder("stream.detour.relay.bytes").baseUnit("bytes")
+        .description("Bytes received from g3proxy on relayed sessions: north client to remote, south remote to client")
+        .tag("direction", direction.name().toLowerCase(Locale.ROOT)).register(registry);
+  }
+
+  private static Duration millis(double ms) {
+    return Duration.ofNanos((long) (ms * 1_000_000));
+  }
+}
