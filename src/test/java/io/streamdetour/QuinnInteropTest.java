@@ -1,5 +1,7 @@
 package io.streamdetour;
 
+import io.streamdetour.admin.AdminClient;
+import io.streamdetour.admin.PrometheusText;
 import io.streamdetour.testclient.QuinnClient;
 import io.streamdetour.testclient.QuinnResult;
 import io.vertx.core.json.JsonArray;
@@ -13,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The server against the quinn + rustls client that reproduces g3proxy on the wire: no ALPN,
@@ -32,7 +35,9 @@ class QuinnInteropTest {
             .add(rule("block-evil", "block", new JsonObject().put("host-suffix", new JsonArray().add("evil.test"))))
             .add(rule("block-mallory-ws", "block", new JsonObject()
                 .put("protocol", new JsonArray().add("websocket")).put("user", new JsonArray().add("mallory"))))
-            .add(rule("block-ws-admin", "block", new JsonObject().put("ws-resource", new JsonArray().add("/admin")))))));
+            .add(rule("block-ws-admin", "block", new JsonObject().put("ws-resource", new JsonArray().add("/admin"))))
+            .add(rule("capture-carol", "continue", new JsonObject().put("user", new JsonArray().add("carol")))
+                .put("options", new JsonObject().put("capture", true))))));
   }
 
   private static JsonObject rule(String name, String action, JsonObject match) {
@@ -119,6 +124,29 @@ class QuinnInteropTest {
     Files.writeString(payload, "/admin\r\nhost: www.example.com\r\norigin: https://www.example.com\r\n");
     assertThat(run("--protocol", "websocket", "--payload-file", payload.toString(), "--sessions", "4",
         "--expect-action", "block").getLong("block")).isEqualTo(4);
+  }
+
+  @Test
+  void capturedSessionsAndMetricsAccountForEveryByte() throws Exception {
+    PrometheusText before = PrometheusText.parse(new AdminClient(server.server.adminAddress()).get("/metrics").body());
+    assertThat(run("--username", "carol", "--sessions", "6", "--concurrency", "3", "--bytes", "64K").getLong("ok"))
+        .isEqualTo(6);
+    Path capture = Path.of(server.server.config().capture().dir());
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(capture.resolve("index.jsonl"))
+        && Files.readAllLines(capture.resolve("index.jsonl")).size() == 6);
+    for (String line : Files.readAllLines(capture.resolve("index.jsonl"))) {
+      JsonObject entry = new JsonObject(line);
+      assertThat(entry.getString("rule")).isEqualTo("capture-carol");
+      assertThat(entry.getString("user")).isEqualTo("carol");
+      assertThat(Files.size(capture.resolve(entry.getString("north_file")))).isEqualTo(64 * 1024);
+      assertThat(Files.size(capture.resolve(entry.getString("south_file")))).isEqualTo(64 * 1024);
+    }
+    PrometheusText after = PrometheusText.parse(new AdminClient(server.server.adminAddress()).get("/metrics").body());
+    String[] labels = {"protocol", "http_2", "action", "continue"};
+    assertThat(after.value("stream_detour_sessions_total", labels) - before.value("stream_detour_sessions_total", labels))
+        .isEqualTo(6);
+    assertThat(after.value("stream_detour_relay_bytes_total", "direction", "north")
+        - before.value("stream_detour_relay_bytes_total", "direction", "north")).isEqualTo(6 * 64 * 1024);
   }
 
   @Test
