@@ -1,5 +1,6 @@
 package io.streamdetour;
 
+import io.streamdetour.cluster.ClusterJoin;
 import io.streamdetour.config.ConfigException;
 import io.streamdetour.config.ConfigLoader;
 import io.streamdetour.config.ServerConfig;
@@ -17,13 +18,17 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Command line: {@code stream-detour [--conf FILE]}. Without {@code --conf} the embedded
- * defaults apply, overlaid by {@code conf/stream-detour.yaml} if present, then by system
- * properties and environment variables. SIGTERM and SIGINT stop it gracefully.
+ * Command line: {@code stream-detour [--conf FILE] [--cluster]}. Without {@code --conf} the
+ * embedded defaults apply, overlaid by {@code conf/stream-detour.yaml} if present, then by system
+ * properties and environment variables; {@code --cluster} sets {@code cluster.enabled}. SIGTERM
+ * and SIGINT stop it gracefully. Exit codes: 2 invalid configuration, 3 could not join the
+ * cluster, 1 any other failure to start.
  */
 public final class StreamDetourMain {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamDetourMain.class);
+
+  private static final String USAGE = "usage: stream-detour [--conf FILE] [--cluster]";
 
   private StreamDetourMain() {}
 
@@ -37,8 +42,9 @@ public final class StreamDetourMain {
           }
           confFile = Path.of(args[++i]);
         }
+        case "--cluster" -> System.setProperty("stream-detour.cluster.enabled", "true");
         case "-h", "--help" -> {
-          System.out.println("usage: stream-detour [--conf FILE]");
+          System.out.println(USAGE);
           return;
         }
         default -> usage("unknown argument " + args[i]);
@@ -49,22 +55,37 @@ public final class StreamDetourMain {
           + " carrier thread, and a few hundred idle sessions can stall the server; use JDK 24 or newer",
           Runtime.version().feature());
     }
-    PrometheusMeterRegistry registry = DetourMetrics.newRegistry();
-    Vertx vertx = DetourMetrics.vertxBuilder(new VertxOptions(), registry).build();
     ServerConfig config;
+    // The configuration says whether the node's Vert.x is clustered, so it is read first, apart.
+    Vertx loader = Vertx.vertx();
     try {
-      config = ConfigLoader.load(vertx, confFile).await(30, TimeUnit.SECONDS);
+      config = ConfigLoader.load(loader, confFile).await(30, TimeUnit.SECONDS);
     } catch (ConfigException e) {
       e.problems().forEach(p -> LOG.error("config: {}", p));
       System.err.println("stream-detour: invalid configuration, not started (" + e.problems().size() + " problems above)");
-      vertx.close();
       System.exit(2);
       return;
     } catch (Exception e) {
       LOG.error("config: cannot be read: {}", e.getMessage());
-      vertx.close();
       System.exit(2);
       return;
+    } finally {
+      loader.close();
+    }
+    PrometheusMeterRegistry registry = DetourMetrics.newRegistry();
+    Vertx vertx;
+    if (config.cluster().enabled()) {
+      try {
+        vertx = ClusterJoin.start(config.cluster(), registry)
+            .await(config.cluster().joinTimeout().toMillis() + 60_000, TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        LOG.error("cluster: {}", e.getMessage());
+        System.err.println("stream-detour: could not join the cluster, not started: " + e.getMessage());
+        System.exit(3);
+        return;
+      }
+    } else {
+      vertx = DetourMetrics.vertxBuilder(new VertxOptions(), registry).build();
     }
     StreamDetourServer server;
     try {
@@ -102,7 +123,10 @@ public final class StreamDetourMain {
         "  QUIC (g3proxy detour)  udp " + hostPort(server.quicAddress()) + (config.quic().alpn().isEmpty()
             ? ", no ALPN" : ", no ALPN or " + config.quic().alpn()),
         "  admin API              " + (admin == null ? "off" : "http://" + hostPort(admin)
-            + "/  (/health/ready, /metrics, /sessions, /config)" + (config.admin().token().isEmpty() ? "" : ", bearer token")),
+            + "/  (/health/ready, /metrics, /sessions, /config, /cluster)" + (config.admin().token().isEmpty() ? "" : ", bearer token")),
+        "  cluster                " + (config.cluster().enabled() ? "node " + server.nodeId() + ", "
+            + server.clusterMembers() + " member(s), pairing " + (config.pairing().local() ? "here" : "elsewhere")
+            : "off (single node)"),
         "  configuration          " + file + ", version " + server.configStatus().version()
             + (config.reload().scanPeriod().isZero() ? ", not watched" : ", watched every " + config.reload().scanPeriod().toMillis() + " ms"),
         "  session log            " + (config.audit().file().isEmpty() ? "logger stream-detour.sessions" : config.audit().file()),
@@ -133,7 +157,7 @@ public final class StreamDetourMain {
   }
 
   private static void usage(String problem) {
-    System.err.println("stream-detour: " + problem + "\nusage: stream-detour [--conf FILE]");
+    System.err.println("stream-detour: " + problem + "\n" + USAGE);
     System.exit(64);
   }
 }

@@ -2,11 +2,13 @@ package io.streamdetour;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.streamdetour.admin.AdminVerticle;
+import io.streamdetour.admin.NodeAgentVerticle;
 import io.streamdetour.admin.NodeState;
 import io.streamdetour.audit.CaptureStore;
 import io.streamdetour.audit.SessionLogVerticle;
 import io.streamdetour.bus.RecordCodec;
 import io.streamdetour.bus.RunningSession;
+import io.streamdetour.cluster.ClusterServices;
 import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.codec.HeaderLimits;
 import io.streamdetour.config.AppliedConfig;
@@ -17,7 +19,9 @@ import io.streamdetour.edge.DetourEdge;
 import io.streamdetour.edge.HeaderReader;
 import io.streamdetour.edge.QuicEdgeVerticle;
 import io.streamdetour.edge.kwik.KwikEdge;
+import io.streamdetour.limits.SessionLimits;
 import io.streamdetour.metrics.DetourMetrics;
+import io.streamdetour.pairing.PairingClient;
 import io.streamdetour.pairing.PairingVerticle;
 import io.streamdetour.policy.Policy;
 import io.streamdetour.policy.PolicyVerticle;
@@ -40,14 +44,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 /**
  * One stream-detour node: the QUIC edge verticle, the pairing verticle, policy worker verticles
- * and the session log, wired over the event bus.
+ * and the session log, wired over the event bus. On a clustered Vert.x the node is a member of
+ * its cluster: pairing, the admin API's sessions and the session limits span every node
+ * ({@link ClusterServices}).
  */
 public final class StreamDetourServer {
 
@@ -63,6 +68,8 @@ public final class StreamDetourServer {
   private volatile ConfigWatcher watcher;
   private final PrometheusMeterRegistry registry;
   private final CaptureStore capture;
+  private final ClusterServices cluster;
+  private final PairingClient pairing;
   private final SessionCoordinator coordinator;
   private AdminVerticle admin;
   private final DetourEdge edge;
@@ -72,7 +79,7 @@ public final class StreamDetourServer {
   private String edgeDeployment;
 
   private StreamDetourServer(Vertx vertx, ServerConfig config, TlsIdentity identity,
-      InspectorRegistry inspectors, PrometheusMeterRegistry registry) {
+      InspectorRegistry inspectors, PrometheusMeterRegistry registry, ClusterServices cluster) {
     this.vertx = vertx;
     this.config = new AtomicReference<>(new AppliedConfig(1, config));
     this.policy = new AtomicReference<>(new Policy(config.policy()));
@@ -83,16 +90,21 @@ public final class StreamDetourServer {
     this.capture = new CaptureStore(Path.of(captureSettings.dir()), captureSettings.maxSessionBytes(),
         captureSettings.maxTotalBytes());
     DetourMetrics metrics = new DetourMetrics(registry);
-    this.coordinator = new SessionCoordinator(vertx, this.config::get, inspectors, capture::open, metrics);
+    this.cluster = cluster;
+    String nodeId = cluster.membership().nodeId();
+    this.pairing = new PairingClient(vertx, cluster.membership(), cluster.pairingDirectory(), config.pairing().local(),
+        metrics);
+    this.coordinator = new SessionCoordinator(vertx, this.config::get, inspectors, capture::open, metrics, pairing,
+        new SessionLimits(cluster.limitCounter()), nodeId);
     this.headerTimer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().daemon().name("header-timer").factory());
     headerTimer.setRemoveOnCancelPolicy(true);
-    String nodeId = UUID.randomUUID().toString().substring(0, 8);
     HeaderReader headerReader = new HeaderReader(
         new HeaderLimits(config.header().maxBytes(), config.header().maxPayloadBytes()),
         config.header().timeout(), config.decision().timeout().plus(config.pairing().timeout()), headerTimer);
     this.edge = new KwikEdge(config.quic(), identity, headerReader, nodeId);
     metrics.gauges(coordinator::activeSessions, edge::connectionCount, () -> configStatus().version(),
         () -> configStatus().lastError() == null ? 1 : 0, capture::totalBytes, capture::errors);
+    metrics.clusterGauge(() -> cluster.membership().joined() ? cluster.membership().nodes().size() : 0);
   }
 
   /**
@@ -113,10 +125,15 @@ public final class StreamDetourServer {
     if (!problems.isEmpty()) {
       return Future.failedFuture(new ConfigException(problems));
     }
+    if (config.cluster().enabled() && !vertx.isClustered()) {
+      return Future.failedFuture(new IllegalStateException(
+          "cluster.enabled is true but this Vert.x is not clustered: start it with ClusterJoin"));
+    }
     RecordCodec.registerAll(vertx);
     return vertx.executeBlocking(() -> TlsIdentity.load(config.tls(), config.quic().host()))
         .compose(identity -> {
-          StreamDetourServer server = new StreamDetourServer(vertx, config, identity, inspectors, registry);
+          StreamDetourServer server = new StreamDetourServer(vertx, config, identity, inspectors, registry,
+              ClusterServices.of(vertx));
           return server.deployAll().map(server).recover(e -> server.undeployAll().transform(x -> Future.failedFuture(e)));
         });
   }
@@ -143,7 +160,9 @@ public final class StreamDetourServer {
         .setInstances(config.decision().instances());
     DeploymentOptions oneWorker = new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER);
     return deploy(vertx.deployVerticle(new SessionLogVerticle(config.audit()), oneWorker))
-        .compose(v -> deploy(vertx.deployVerticle(new PairingVerticle(config.pairing().timeout()))))
+        .compose(v -> !config.pairing().local() ? Future.succeededFuture() : deploy(vertx.deployVerticle(
+            new PairingVerticle(config.pairing().timeout(), cluster.membership(), cluster.pairingDirectory()))))
+        .compose(v -> deploy(vertx.deployVerticle(new NodeAgentVerticle(nodeId(), new State()))))
         .compose(v -> deploy(vertx.deployVerticle(() -> new PolicyVerticle(policy::get), workers)))
         .compose(v -> vertx.deployVerticle(new QuicEdgeVerticle(edge, coordinator, DetourErrorCodes.SERVER_SHUTDOWN)))
         .compose(id -> {
@@ -153,7 +172,8 @@ public final class StreamDetourServer {
           if (!config.admin().enabled()) {
             return Future.succeededFuture();
           }
-          admin = new AdminVerticle(config.admin().host(), config.admin().port(), new State(), registry);
+          admin = new AdminVerticle(config.admin().host(), config.admin().port(), new State(), registry,
+              cluster.membership(), config.cluster().requestTimeout());
           return deploy(vertx.deployVerticle(admin));
         });
   }
@@ -163,6 +183,16 @@ public final class StreamDetourServer {
       deployments.add(id);
       return null;
     });
+  }
+
+  /** This node's id: its Vert.x cluster node id when clustered; it prefixes its connection ids. */
+  public String nodeId() {
+    return cluster.membership().nodeId();
+  }
+
+  /** Members of the cluster this node sees (1 when not clustered). */
+  public int clusterMembers() {
+    return cluster.membership().nodes().size();
   }
 
   public InetSocketAddress quicAddress() {
@@ -287,15 +317,17 @@ public final class StreamDetourServer {
     return undeployAll();
   }
 
+  private static void closeQuietly(AutoCloseable closeable) {
+    try {
+      closeable.close();
+    } catch (Exception e) {
+      LOG.debug("closing {}: {}", closeable, e.toString());
+    }
+  }
+
   /** Watching stops first: a stopping Vert.x can no longer read files. */
   private void closeWatchers() {
-    for (AutoCloseable closeable : closeables) {
-      try {
-        closeable.close();
-      } catch (Exception e) {
-        LOG.debug("closing {}: {}", closeable, e.toString());
-      }
-    }
+    closeables.forEach(StreamDetourServer::closeQuietly);
     closeables.clear();
   }
 
@@ -308,6 +340,10 @@ public final class StreamDetourServer {
       List<Future<Void>> rest = deployments.stream().map(vertx::undeploy).toList();
       deployments.clear();
       return Future.join(rest);
+    }).eventually(() -> {
+      closeQuietly(pairing);
+      cluster.close();
+      return Future.succeededFuture();
     }).mapEmpty();
   }
 
@@ -348,6 +384,16 @@ public final class StreamDetourServer {
     @Override
     public List<RunningSession> sessions() {
       return coordinator.sessions();
+    }
+
+    @Override
+    public boolean pairingInstance() {
+      return config.get().config().pairing().local();
+    }
+
+    @Override
+    public int pairingInstancesKnown() {
+      return pairing.instancesKnown();
     }
 
     @Override

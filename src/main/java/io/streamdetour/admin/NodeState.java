@@ -25,7 +25,14 @@ public interface NodeState {
   /** The admin token in force now (empty: none). */
   String adminToken();
 
+  /** This node's running sessions. */
   List<RunningSession> sessions();
+
+  /** Whether this node runs a pairing instance. */
+  boolean pairingInstance();
+
+  /** Pairing instances this node can send sessions to (its own, or the cluster's). */
+  int pairingInstancesKnown();
 
   /** @return how many sessions of task {@code taskId} were cut */
   int cut(String taskId);

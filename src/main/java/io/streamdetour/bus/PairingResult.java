@@ -13,7 +13,9 @@ public record PairingResult(Outcome outcome, String detail) {
     /** The same half of the same key is already waiting. */
     DUPLICATE,
     /** The waiting half went away (its stream ended). */
-    CANCELLED
+    CANCELLED,
+    /** The node of the pairing instance that held this half left the cluster. */
+    LOST
   }
 
   public JsonObject toJson() {

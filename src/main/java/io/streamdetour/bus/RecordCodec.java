@@ -58,6 +58,11 @@ public final class RecordCodec<T> implements MessageCodec<T, T> {
     register(vertx, PairingRequest.class, PairingRequest::toJson, PairingRequest::fromJson);
     register(vertx, PairingResult.class, PairingResult::toJson, PairingResult::fromJson);
     register(vertx, SessionEnded.class, SessionEnded::toJson, SessionEnded::fromJson);
+    register(vertx, SessionQuery.class, SessionQuery::toJson, SessionQuery::fromJson);
+    register(vertx, NodeSessions.class, NodeSessions::toJson, NodeSessions::fromJson);
+    register(vertx, SessionCut.class, SessionCut::toJson, SessionCut::fromJson);
+    register(vertx, NodeCut.class, NodeCut::toJson, NodeCut::fromJson);
+    register(vertx, NodeStatus.class, NodeStatus::toJson, NodeStatus::fromJson);
   }
 
   private static <T> void register(Vertx vertx, Class<T> type, Function<T, JsonObject> toJson,

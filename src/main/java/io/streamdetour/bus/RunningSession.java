@@ -4,8 +4,9 @@ import io.vertx.core.json.JsonObject;
 
 import java.time.Instant;
 
-/** A continued session still relaying, as the admin API lists it. */
+/** A continued session still relaying, as the admin API lists it; {@code node} runs it. */
 public record RunningSession(
+    String node,
     String taskId,
     String user,
     String upstream,
@@ -22,6 +23,7 @@ public record RunningSession(
 
   public JsonObject toJson() {
     return new JsonObject()
+        .put("node", node)
         .put("task_id", taskId)
         .put("user", user)
         .put("upstream", upstream)
@@ -35,5 +37,13 @@ public record RunningSession(
         .put("bytes_north", bytesNorth)
         .put("bytes_south", bytesSouth)
         .put("started", started.toString());
+  }
+
+  public static RunningSession fromJson(JsonObject json) {
+    return new RunningSession(json.getString("node"), json.getString("task_id"), json.getString("user"),
+        json.getString("upstream"), json.getString("protocol"), json.getString("rule"),
+        json.getInteger("config_version"), json.getString("client"), json.getString("connection"),
+        json.getInteger("match_id"), json.getBoolean("paired"), json.getLong("bytes_north"),
+        json.getLong("bytes_south"), Instant.parse(json.getString("started")));
   }
 }

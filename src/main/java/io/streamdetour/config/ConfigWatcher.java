@@ -117,6 +117,9 @@ public final class ConfigWatcher implements AutoCloseable {
     if (!Objects.equals(before.capture(), after.capture())) {
       changed.add("capture");
     }
+    if (!Objects.equals(before.cluster(), after.cluster())) {
+      changed.add("cluster");
+    }
     return changed;
   }
 

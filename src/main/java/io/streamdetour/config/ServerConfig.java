@@ -35,6 +35,8 @@ public record ServerConfig(
     Admin admin,
     Audit audit,
     Capture capture,
+    Cluster cluster,
+    Limits limits,
     JsonObject source) {
 
   /** The QUIC listener and the transport limits a peer gets. */
@@ -151,7 +153,11 @@ public record ServerConfig(
     }
   }
 
-  public record Pairing(Duration timeout) {}
+  /**
+   * @param local whether this node runs a pairing instance; a node without one pairs through
+   *     another node's (clustered only)
+   */
+  public record Pairing(Duration timeout, boolean local) {}
 
   public record Relay(int bufferBytes, Duration idleTimeout, List<String> inspectors) {}
 
@@ -182,6 +188,37 @@ public record ServerConfig(
   /** Where captured content goes, and how much of it may pile up. */
   public record Capture(String dir, long maxSessionBytes, long maxTotalBytes) {}
 
+  /**
+   * Clustered mode (Hazelcast through vertx-hazelcast). {@code host}, {@code port} and
+   * {@code members}, when set, replace the Hazelcast file's interface, port and TCP-IP member
+   * list, so that nodes can share one file.
+   *
+   * @param hazelcastConfig the Hazelcast member configuration (YAML or XML); empty: the embedded
+   *     copy of {@code cluster/hazelcast.yaml}
+   * @param minSize members this node must see once joined, else it gives up after
+   *     {@code joinTimeout}
+   * @param eventBusPort TCP port of the clustered event bus (0: any free port)
+   * @param requestTimeout how long a cluster-wide admin request waits for each node
+   */
+  public record Cluster(boolean enabled, String hazelcastConfig, String host, int port, List<String> members,
+      int minSize, Duration joinTimeout, int eventBusPort, Duration requestTimeout) {
+
+    public Cluster {
+      members = List.copyOf(members);
+    }
+  }
+
+  /**
+   * Caps on concurrent continued sessions, counted across the cluster (0: no cap). A session
+   * over a cap gets {@code action} instead of continue.
+   */
+  public record Limits(int perUser, int perUpstream, Action action) {
+
+    public boolean any() {
+      return perUser > 0 || perUpstream > 0;
+    }
+  }
+
   private static final Duration MAX = Duration.ofDays(1);
   private static final long TIB = 1L << 40;
 
@@ -194,7 +231,7 @@ public record ServerConfig(
         header(root.section("header")),
         decision(root.section("decision")),
         policy(root.section("policy")),
-        new Pairing(section(root, "pairing", r -> r.duration("timeout", Duration.ofMillis(10), MAX))),
+        section(root, "pairing", r -> new Pairing(r.duration("timeout", Duration.ofMillis(10), MAX), r.bool("local"))),
         relay(root.section("relay")),
         new Shutdown(section(root, "shutdown", r -> r.duration("grace", Duration.ZERO, MAX))),
         new Reload(section(root, "reload", r -> r.duration("scan-period", Duration.ZERO, Duration.ofHours(1)))),
@@ -203,7 +240,13 @@ public record ServerConfig(
             r.intValue("max-history", 1, 10_000), r.byteSize("total-size-cap", 1024, 1024 * TIB))),
         section(root, "capture", r -> new Capture(r.string("dir"), r.byteSize("max-session-bytes", 0, TIB),
             r.byteSize("max-total-bytes", 0, 1024 * TIB))),
+        cluster(root.section("cluster")),
+        section(root, "limits", r -> new Limits(r.intValue("per-user", 0, 100_000_000),
+            r.intValue("per-upstream", 0, 100_000_000), limitAction(r))),
         json.copy());
+    if (!config.cluster().enabled() && !config.pairing().local()) {
+      root.problem("pairing.local", "false needs cluster.enabled: a single node must run its own pairing");
+    }
     root.rejectUnknownKeys();
     if (!root.problems().isEmpty()) {
       throw new ConfigException(root.problems());
@@ -236,6 +279,39 @@ public record ServerConfig(
     }
     r.rejectUnknownKeys();
     return quic;
+  }
+
+  private static Cluster cluster(ConfigReader r) {
+    Cluster cluster = new Cluster(
+        r.bool("enabled"),
+        r.optionalString("hazelcast-config"),
+        r.optionalString("host"),
+        r.intValue("port", 0, 65535),
+        r.stringList("members"),
+        r.intValue("min-size", 1, 1000),
+        r.duration("join-timeout", Duration.ofMillis(100), Duration.ofHours(1)),
+        r.intValue("event-bus-port", 0, 65535),
+        r.duration("request-timeout", Duration.ofMillis(10), Duration.ofMinutes(1)));
+    for (String member : cluster.members()) {
+      if (!member.matches("[A-Za-z0-9.:\\[\\]_-]+")) {
+        r.problem("members", "'" + member + "' is not host, host:port or [ipv6]:port");
+      }
+    }
+    if (!cluster.host().isEmpty() && NetUtil.createByteArrayFromIpAddressString(cluster.host()) == null) {
+      r.problem("host", "must be an IP address (the interface Hazelcast and the event bus bind), got '"
+          + cluster.host() + "'");
+    }
+    r.rejectUnknownKeys();
+    return cluster;
+  }
+
+  /** Over a cap a session is blocked or bypassed; continue would be no cap at all. */
+  private static Action limitAction(ConfigReader r) {
+    Action action = action(r, "action");
+    if (action == Action.CONTINUE) {
+      r.problem("action", "must be block or bypass");
+    }
+    return action;
   }
 
   private static Admin admin(ConfigReader r) {

@@ -35,6 +35,9 @@ public final class DetourMetrics {
   private final Counter bytesSouth;
   private final Counter pairingTimeouts;
   private final Timer decisionLatency;
+  private final Counter pairingLocal;
+  private final Counter pairingRemote;
+  private final Timer pairingRoundTrip;
 
   public DetourMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -58,6 +61,16 @@ public final class DetourMetrics {
     }
     fallbacks("timeout");
     fallbacks("error");
+    this.pairingLocal = pairingRequests("local");
+    this.pairingRemote = pairingRequests("remote");
+    this.pairingRoundTrip = Timer.builder("stream.detour.pairing.remote.duration")
+        .description("A south half's pairing request to another node's instance, its north already waiting there:"
+            + " the cluster round trip of pairing")
+        .serviceLevelObjectives(millis(0.25), millis(0.5), millis(1), millis(2.5), millis(5), millis(10), millis(25),
+            millis(50), millis(100), millis(250), millis(1000))
+        .register(registry);
+    limitRejections("per-user");
+    limitRejections("per-upstream");
   }
 
   /** A Prometheus registry for one node. */
@@ -122,6 +135,37 @@ public final class DetourMetrics {
   public void sessionEnded(String end) {
     Counter.builder("stream.detour.sessions.ended").description("Sessions ended, by how they ended")
         .tag("end", end).register(registry).increment();
+  }
+
+  /** A half of a session sent to this node's pairing instance ({@code local}) or another node's. */
+  public void pairingRequest(boolean local) {
+    (local ? pairingLocal : pairingRemote).increment();
+  }
+
+  public void pairingRemoteRoundTrip(Duration duration) {
+    pairingRoundTrip.record(duration);
+  }
+
+  /** A session that a cap of {@code limits} ({@code per-user}, {@code per-upstream}) refused. */
+  public void limitRejected(String limit) {
+    limitRejections(limit).increment();
+  }
+
+  /** Members of the cluster this node sees (1 when not clustered). */
+  public void clusterGauge(Supplier<Number> members) {
+    gauge("stream.detour.cluster.members", "Members of the cluster this node sees (1 when not clustered)", members);
+  }
+
+  private Counter pairingRequests(String instance) {
+    return Counter.builder("stream.detour.pairing.requests")
+        .description("Session halves sent to a pairing instance, on this node (local) or another (remote)")
+        .tag("instance", instance).register(registry);
+  }
+
+  private Counter limitRejections(String limit) {
+    return Counter.builder("stream.detour.limit.rejections")
+        .description("Sessions refused by a cluster-wide cap of limits (per-user, per-upstream)")
+        .tag("limit", limit).register(registry);
   }
 
   private Counter sessions(String protocol, Action action) {

@@ -4,6 +4,7 @@ import io.streamdetour.bus.Addresses;
 import io.streamdetour.bus.PairingKey;
 import io.streamdetour.bus.PairingRequest;
 import io.streamdetour.bus.PairingResult;
+import io.streamdetour.cluster.Membership;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -13,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,38 +22,74 @@ import java.util.Map;
  * to arrive waits, its request unanswered, until the other half comes (both are answered
  * {@code PAIRED}), its timer fires ({@code TIMED_OUT}) or its stream goes away
  * ({@code CANCELLED}). All state is touched on this verticle's event loop only.
+ *
+ * <p>This node's sessions reach it locally; in a cluster it also takes the halves of nodes
+ * without an instance of their own, on its node's address, and announces itself in the
+ * {@link PairingDirectory} once that address is registered cluster-wide. When a node leaves,
+ * the halves that came from it are dropped: nobody is left to answer.
  */
 public final class PairingVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(PairingVerticle.class);
 
   private final Duration timeout;
+  private final Membership membership;
+  private final PairingDirectory directory;
   private final Map<PairingKey, Waiting> waiting = new HashMap<>();
-  private MessageConsumer<PairingRequest> joins;
-  private MessageConsumer<PairingRequest> cancels;
+  private List<MessageConsumer<PairingRequest>> consumers = List.of();
+  private AutoCloseable departures;
 
   private record Waiting(Message<PairingRequest> request, long timerId) {}
 
-  public PairingVerticle(Duration timeout) {
+  public PairingVerticle(Duration timeout, Membership membership, PairingDirectory directory) {
     this.timeout = timeout;
+    this.membership = membership;
+    this.directory = directory;
   }
 
   @Override
   public Future<?> start() {
-    // Local: the state lives in this instance, so both halves of a key must reach the same one.
-    joins = vertx.eventBus().localConsumer(Addresses.PAIR, this::join);
-    cancels = vertx.eventBus().localConsumer(Addresses.PAIR_CANCEL, message -> cancel(message.body()));
-    return Future.all(joins.completion(), cancels.completion());
+    String node = membership.nodeId();
+    consumers = List.of(
+        vertx.eventBus().localConsumer(Addresses.PAIR, this::join),
+        vertx.eventBus().localConsumer(Addresses.PAIR_CANCEL, message -> cancel(message.body())),
+        vertx.eventBus().consumer(Addresses.onNode(Addresses.PAIR, node), this::join),
+        vertx.eventBus().consumer(Addresses.onNode(Addresses.PAIR_CANCEL, node), message -> cancel(message.body())));
+    departures = membership.onNodeLeft(this::dropHalvesOf);
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
+        .compose(registered -> vertx.executeBlocking(() -> {
+          directory.announce(node);
+          return null;
+        }));
   }
 
   @Override
-  public Future<?> stop() {
+  public Future<?> stop() throws Exception {
+    departures.close();
     waiting.values().forEach(w -> {
       vertx.cancelTimer(w.timerId());
       w.request().reply(new PairingResult(PairingResult.Outcome.CANCELLED, "pairing service stopped"));
     });
     waiting.clear();
-    return Future.all(joins.unregister(), cancels.unregister());
+    return vertx.executeBlocking(() -> {
+      directory.withdraw(membership.nodeId());
+      return null;
+    }).eventually(() -> Future.all(consumers.stream().map(MessageConsumer::unregister).toList()));
+  }
+
+  /** The halves that came from {@code node}, which left the cluster, wait for nothing now. */
+  private void dropHalvesOf(String node) {
+    int before = waiting.size();
+    waiting.values().removeIf(w -> {
+      if (node.equals(w.request().body().node())) {
+        vertx.cancelTimer(w.timerId());
+        return true;
+      }
+      return false;
+    });
+    if (waiting.size() < before) {
+      LOG.info("pairing: node {} left the cluster; its {} waiting half(s) dropped", node, before - waiting.size());
+    }
   }
 
   /** Halves waiting right now. */

@@ -30,7 +30,8 @@ public final class PolicyVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    consumer = vertx.eventBus().consumer(Addresses.DECIDE, message -> {
+    // Local: each node decides by its own policy, as its own file says.
+    consumer = vertx.eventBus().localConsumer(Addresses.DECIDE, message -> {
       DecisionRequest request = message.body();
       try {
         message.reply(policy.get().decide(request.header()));

@@ -11,6 +11,7 @@ import io.streamdetour.config.AppliedConfig;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.EdgeStream;
 import io.streamdetour.metrics.DetourMetrics;
+import io.streamdetour.pairing.PairingClient;
 import io.streamdetour.relay.Direction;
 import io.streamdetour.relay.InspectorChain;
 import io.streamdetour.relay.StreamRelay;
@@ -38,6 +39,9 @@ final class Session implements StreamRelay.Progress {
   private final InspectorChain inspectors;
   private final DetourMetrics metrics;
   private final Consumer<Session> onEnd;
+  private final PairingClient.Route pairingRoute;
+  /** Gives back this session's counts of {@code limits}. */
+  private final Runnable releaseLimits;
   private final Instant started = Instant.now();
   private final long startNanos = System.nanoTime();
   private final AtomicInteger openDirections = new AtomicInteger(2);
@@ -50,7 +54,8 @@ final class Session implements StreamRelay.Progress {
   private volatile long bytesSouth;
 
   Session(PairingKey key, NorthHeader header, Decision decision, AppliedConfig applied, EdgeStream north,
-      InspectorChain inspectors, DetourMetrics metrics, Consumer<Session> onEnd) {
+      InspectorChain inspectors, DetourMetrics metrics, Consumer<Session> onEnd, PairingClient.Route pairingRoute,
+      Runnable releaseLimits) {
     this.key = key;
     this.header = header;
     this.decision = decision;
@@ -61,6 +66,17 @@ final class Session implements StreamRelay.Progress {
     this.inspectors = inspectors;
     this.metrics = metrics;
     this.onEnd = onEnd;
+    this.pairingRoute = pairingRoute;
+    this.releaseLimits = releaseLimits;
+  }
+
+  /** The pairing instance both halves of this session go to. */
+  PairingClient.Route pairingRoute() {
+    return pairingRoute;
+  }
+
+  Runnable releaseLimits() {
+    return releaseLimits;
   }
 
   PairingKey key() {
@@ -153,8 +169,8 @@ final class Session implements StreamRelay.Progress {
     }
   }
 
-  RunningSession view() {
-    return new RunningSession(header.taskId().toString(), header.username(), header.upstream().toString(),
+  RunningSession view(String node) {
+    return new RunningSession(node, header.taskId().toString(), header.username(), header.upstream().toString(),
         header.protocol(), decision.rule(), configVersion, DecisionRequest.address(header.addresses().source()),
         key.connectionId(), key.matchId(), south != null, bytesNorth, bytesSouth, started);
   }

@@ -19,7 +19,9 @@ import io.streamdetour.config.AppliedConfig;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.DecodedStreamHandler;
 import io.streamdetour.edge.EdgeStream;
+import io.streamdetour.limits.SessionLimits;
 import io.streamdetour.metrics.DetourMetrics;
+import io.streamdetour.pairing.PairingClient;
 import io.streamdetour.relay.Direction;
 import io.streamdetour.relay.Inspector;
 import io.streamdetour.relay.InspectorChain;
@@ -47,7 +49,8 @@ import java.util.function.Supplier;
  * What happens to each decoded stream: a north header is put to the policy over the event bus
  * and answered; a continued north is registered for pairing and relayed; a south stream is
  * paired with its north and relayed. Runs on the stream's own virtual thread, so waiting for
- * the bus blocks nothing else.
+ * the bus blocks nothing else. Decisions and session records stay on this node; pairing may
+ * cross the cluster ({@link PairingClient}), and so may the counts of {@code limits}.
  */
 public final class SessionCoordinator implements DecodedStreamHandler {
 
@@ -61,6 +64,9 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   /** Makes the capture inspector of a session whose rule asks for capture. */
   private final CaptureOpener capture;
   private final DetourMetrics metrics;
+  private final PairingClient pairing;
+  private final SessionLimits limits;
+  private final String nodeId;
   private final Map<PairingKey, Session> sessions = new ConcurrentHashMap<>();
   private final long idleSweepTimer;
   private volatile boolean draining;
@@ -72,12 +78,15 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   }
 
   public SessionCoordinator(Vertx vertx, Supplier<AppliedConfig> config, InspectorRegistry inspectors,
-      CaptureOpener capture, DetourMetrics metrics) {
+      CaptureOpener capture, DetourMetrics metrics, PairingClient pairing, SessionLimits limits, String nodeId) {
     this.vertx = vertx;
     this.config = config;
     this.inspectors = inspectors;
     this.capture = capture;
     this.metrics = metrics;
+    this.pairing = pairing;
+    this.limits = limits;
+    this.nodeId = nodeId;
     this.idleSweepTimer = vertx.setPeriodic(IDLE_SWEEP_MILLIS, id -> endIdleSessions());
   }
 
@@ -88,7 +97,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
 
   /** The continued sessions running now. */
   public List<RunningSession> sessions() {
-    return sessions.values().stream().map(Session::view).toList();
+    return sessions.values().stream().map(s -> s.view(nodeId)).toList();
   }
 
   /**
@@ -132,6 +141,16 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     PairingKey key = new PairingKey(stream.connectionId(), header.matchId());
     long asked = System.nanoTime();
     Decision decision = decide(stream, header, snapshot.decision());
+    SessionLimits.Admission admission = SessionLimits.Admission.UNCOUNTED;
+    if (decision.action() == Action.CONTINUE) {
+      admission = limits.admit(header, snapshot.limits(), snapshot.decision().timeout(), snapshot.decision().fallback());
+      if (!admission.admitted()) {
+        metrics.limitRejected(admission.refusedBy());
+        LOG.info("north {} ({}): over limits.{} (user {}, upstream {}); {}", stream, header.taskId(),
+            admission.refusedBy(), header.username(), header.upstream(), admission.action());
+        decision = new Decision(admission.action(), "limit-" + admission.refusedBy());
+      }
+    }
     metrics.decided(header.protocol(), decision.action(), Duration.ofNanos(System.nanoTime() - asked));
     if (decision.action() != Action.CONTINUE) {
       if (reply(stream, header, decision)) {
@@ -139,13 +158,24 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       }
       return;
     }
+    PairingClient.Route route = pairing.route(key);
+    if (route == null) {
+      LOG.error("north {} ({}): no pairing instance in the cluster (pairing.local is false here and no other"
+          + " node announced one); stream reset", stream, header.taskId());
+      admission.release().run();
+      stream.reset(DetourErrorCodes.PAIRING_FAILED);
+      publish(SessionEnded.of(header, decision, applied.version(), key, 0, 0, 0, "pairing_unavailable"));
+      return;
+    }
     Session session = new Session(key, header, decision, applied, stream,
-        inspectorsFor(header, stream.connectionId(), decision, snapshot.relay()), metrics, this::ended);
+        inspectorsFor(header, stream.connectionId(), decision, snapshot.relay()), metrics, this::ended, route,
+        admission.release());
     if (sessions.putIfAbsent(key, session) != null) {
       LOG.warn("north {} ({}): match id {} is still in use on this connection; stream reset",
           stream, header.taskId(), header.matchId());
       stream.reset(DetourErrorCodes.PAIRING_FAILED);
       session.inspectors().close();
+      admission.release().run();
       return;
     }
     // Registered before the reply goes out: g3proxy opens south only after reading it.
@@ -168,7 +198,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       stream.reset(DetourErrorCodes.PAIRING_FAILED);
       return;
     }
-    PairingResult result = pair(new PairingRequest(key, PairingRequest.Half.SOUTH), session.pairingTimeout());
+    PairingResult result = pair(session, PairingRequest.Half.SOUTH);
     if (result.outcome() == PairingResult.Outcome.TIMED_OUT) {
       metrics.pairingTimeout();
     }
@@ -257,25 +287,31 @@ public final class SessionCoordinator implements DecodedStreamHandler {
 
   /** The north half waits in the pairing service; if its south never comes, the session ends. */
   private void awaitSouth(Session session) {
-    DeliveryOptions options = new DeliveryOptions().setSendTimeout(pairingWaitMillis(session.pairingTimeout()));
-    vertx.eventBus().<PairingResult>request(Addresses.PAIR,
-            new PairingRequest(session.key(), PairingRequest.Half.NORTH), options)
+    pairing.join(session.pairingRoute(), session.key(), PairingRequest.Half.NORTH, pairingWait(session.pairingTimeout()))
         .onComplete(reply -> {
-          PairingResult result = reply.succeeded() ? reply.result().body()
+          PairingResult result = reply.succeeded() ? reply.result()
               : new PairingResult(PairingResult.Outcome.TIMED_OUT, reply.cause().getMessage());
           if (result.outcome() == PairingResult.Outcome.TIMED_OUT && !session.ended()) {
             metrics.pairingTimeout();
           }
           if (result.outcome() != PairingResult.Outcome.PAIRED && !session.ended()) {
-            session.abort(result.outcome() == PairingResult.Outcome.CANCELLED ? "cancelled" : "south_missing",
-                DetourErrorCodes.PAIRING_FAILED);
+            if (result.outcome() == PairingResult.Outcome.LOST) {
+              LOG.warn("session {}: {}; ended", session.key(), result.detail());
+            }
+            session.abort(switch (result.outcome()) {
+              case CANCELLED -> "cancelled";
+              case LOST -> "pairing_lost";
+              default -> "south_missing";
+            }, DetourErrorCodes.PAIRING_FAILED);
           }
         });
   }
 
-  private PairingResult pair(PairingRequest request, Duration pairingTimeout) {
+  private PairingResult pair(Session session, PairingRequest.Half half) {
+    Duration wait = pairingWait(session.pairingTimeout());
     try {
-      return awaitReply(Addresses.PAIR, request, pairingWaitMillis(pairingTimeout));
+      return pairing.join(session.pairingRoute(), session.key(), half, wait).toCompletionStage().toCompletableFuture()
+          .get(wait.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
       return new PairingResult(PairingResult.Outcome.TIMED_OUT, String.valueOf(e.getMessage()));
     } catch (InterruptedException e) {
@@ -290,25 +326,28 @@ public final class SessionCoordinator implements DecodedStreamHandler {
    */
   private <T> T awaitReply(String address, Object body, long timeoutMillis)
       throws ExecutionException, TimeoutException, InterruptedException {
-    return vertx.eventBus().<T>request(address, body, new DeliveryOptions().setSendTimeout(timeoutMillis))
+    return vertx.eventBus().<T>request(address, body, new DeliveryOptions().setSendTimeout(timeoutMillis)
+            .setLocalOnly(true))
         .toCompletionStage().toCompletableFuture().get(timeoutMillis + 1000, TimeUnit.MILLISECONDS).body();
   }
 
   /** The pairing service answers on its own timer; the bus timeout behind it is only a backstop. */
-  private static long pairingWaitMillis(Duration pairingTimeout) {
-    return pairingTimeout.toMillis() + 5_000;
+  private static Duration pairingWait(Duration pairingTimeout) {
+    return pairingTimeout.plusSeconds(5);
   }
 
   private void ended(Session session) {
     sessions.remove(session.key(), session);
+    session.releaseLimits().run();
     // A north that ended before its south came must not wait on in the pairing service.
-    vertx.eventBus().send(Addresses.PAIR_CANCEL, new PairingRequest(session.key(), PairingRequest.Half.NORTH));
+    pairing.cancel(session.pairingRoute(), session.key(), PairingRequest.Half.NORTH);
     publish(session.record());
   }
 
+  /** To this node's session log (and local listeners) only: records do not cross the cluster. */
   private void publish(SessionEnded record) {
     metrics.sessionEnded(record.end());
-    vertx.eventBus().publish(Addresses.SESSION_ENDED, record);
+    vertx.eventBus().publish(Addresses.SESSION_ENDED, record, new DeliveryOptions().setLocalOnly(true));
   }
 
   private void endIdleSessions() {

@@ -7,6 +7,7 @@ import io.streamdetour.bus.PairingRequest.Half;
 import io.streamdetour.bus.PairingResult;
 import io.streamdetour.bus.PairingResult.Outcome;
 import io.streamdetour.bus.RecordCodec;
+import io.streamdetour.cluster.Membership;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
@@ -23,6 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PairingVerticleTest {
 
   private static final Duration TIMEOUT = Duration.ofMillis(300);
+  private static final String NODE = "n1";
 
   private Vertx vertx;
   private PairingVerticle pairing;
@@ -31,7 +33,7 @@ class PairingVerticleTest {
   void deploy() throws Exception {
     vertx = Vertx.vertx();
     RecordCodec.registerAll(vertx);
-    pairing = new PairingVerticle(TIMEOUT);
+    pairing = new PairingVerticle(TIMEOUT, Membership.single(NODE), PairingDirectory.local());
     vertx.deployVerticle(pairing).await(5, TimeUnit.SECONDS);
   }
 
@@ -42,7 +44,7 @@ class PairingVerticleTest {
 
   private Future<PairingResult> join(String connection, int matchId, Half half) {
     return vertx.eventBus().<PairingResult>request(Addresses.PAIR,
-        new PairingRequest(new PairingKey(connection, matchId), half)).map(Message::body);
+        new PairingRequest(new PairingKey(connection, matchId), half, NODE)).map(Message::body);
   }
 
   private static PairingResult await(Future<PairingResult> f) throws Exception {
@@ -101,8 +103,8 @@ class PairingVerticleTest {
   @Test
   void cancellingOnlyTouchesTheSameHalf() throws Exception {
     Future<PairingResult> north = join("n1-1", 3, Half.NORTH);
-    vertx.eventBus().send(Addresses.PAIR_CANCEL, new PairingRequest(new PairingKey("n1-1", 3), Half.SOUTH));
-    vertx.eventBus().send(Addresses.PAIR_CANCEL, new PairingRequest(new PairingKey("n1-1", 3), Half.NORTH));
+    vertx.eventBus().send(Addresses.PAIR_CANCEL, new PairingRequest(new PairingKey("n1-1", 3), Half.SOUTH, NODE));
+    vertx.eventBus().send(Addresses.PAIR_CANCEL, new PairingRequest(new PairingKey("n1-1", 3), Half.NORTH, NODE));
     assertThat(await(north).outcome()).isEqualTo(Outcome.CANCELLED);
     assertThat(waiting()).isZero();
   }
