@@ -70,6 +70,8 @@ public final class StreamDetourServer {
   private final CaptureStore capture;
   private final ClusterServices cluster;
   private final PairingClient pairing;
+  /** This node's pairing instance, or null when {@code pairing.local} is false. */
+  private final PairingVerticle pairingInstance;
   private final SessionCoordinator coordinator;
   private AdminVerticle admin;
   private final DetourEdge edge;
@@ -104,7 +106,10 @@ public final class StreamDetourServer {
     this.edge = new KwikEdge(config.quic(), identity, headerReader, nodeId);
     metrics.gauges(coordinator::activeSessions, edge::connectionCount, () -> configStatus().version(),
         () -> configStatus().lastError() == null ? 1 : 0, capture::totalBytes, capture::errors);
-    metrics.clusterGauge(() -> cluster.membership().joined() ? cluster.membership().nodes().size() : 0);
+    this.pairingInstance = config.pairing().local()
+        ? new PairingVerticle(config.pairing().timeout(), cluster.membership(), cluster.pairingDirectory()) : null;
+    metrics.clusterGauges(() -> cluster.membership().joined() ? cluster.membership().nodes().size() : 0,
+        () -> pairingInstance == null ? 0 : pairingInstance.waitingCount());
   }
 
   /**
@@ -160,8 +165,7 @@ public final class StreamDetourServer {
         .setInstances(config.decision().instances());
     DeploymentOptions oneWorker = new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER);
     return deploy(vertx.deployVerticle(new SessionLogVerticle(config.audit()), oneWorker))
-        .compose(v -> !config.pairing().local() ? Future.succeededFuture() : deploy(vertx.deployVerticle(
-            new PairingVerticle(config.pairing().timeout(), cluster.membership(), cluster.pairingDirectory()))))
+        .compose(v -> pairingInstance == null ? Future.succeededFuture() : deploy(vertx.deployVerticle(pairingInstance)))
         .compose(v -> deploy(vertx.deployVerticle(new NodeAgentVerticle(nodeId(), new State()))))
         .compose(v -> deploy(vertx.deployVerticle(() -> new PolicyVerticle(policy::get), workers)))
         .compose(v -> vertx.deployVerticle(new QuicEdgeVerticle(edge, coordinator, DetourErrorCodes.SERVER_SHUTDOWN)))

@@ -1,5 +1,7 @@
 package io.streamdetour;
 
+import io.streamdetour.admin.AdminClient;
+import io.streamdetour.cluster.ClusterJoin;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.relay.InspectorRegistry;
 import io.streamdetour.testclient.DetourClient;
@@ -14,6 +16,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +55,31 @@ public final class RunningServer implements AutoCloseable {
     }
   }
 
+  /**
+   * A node whose Vert.x is clustered as {@code overrides}' {@code cluster} section says
+   * ({@link TestCluster} makes such sections: 127.0.0.1 only, TCP-IP join).
+   */
+  public static RunningServer startClustered(JsonObject overrides) throws Exception {
+    Path dir = Files.createTempDirectory("stream-detour-test");
+    PrometheusMeterRegistry registry = DetourMetrics.newRegistry();
+    ServerConfig config;
+    Vertx loader = Vertx.vertx();
+    try {
+      config = TestConfigs.forTest(loader, dir, overrides);
+    } finally {
+      loader.close().await(10, TimeUnit.SECONDS);
+    }
+    Vertx vertx = ClusterJoin.start(config.cluster(), registry).await(60, TimeUnit.SECONDS);
+    try {
+      StreamDetourServer server = StreamDetourServer.start(vertx, config, new InspectorRegistry(), registry)
+          .await(30, TimeUnit.SECONDS);
+      return new RunningServer(vertx, server, dir);
+    } catch (Exception e) {
+      vertx.close().await(30, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
   /** Overrides that let the Java test client in: it offers ALPN {@code g3-detour}, g3proxy none. */
   public static JsonObject acceptingTestAlpn() {
     return new JsonObject().put("quic", new JsonObject().put("alpn", new JsonArray().add(DetourClient.DEFAULT_ALPN)));
@@ -62,6 +90,16 @@ public final class RunningServer implements AutoCloseable {
     Map<String, SessionEnded> ended = new ConcurrentHashMap<>();
     vertx.eventBus().<SessionEnded>consumer(Addresses.SESSION_ENDED, m -> ended.put(m.body().taskId(), m.body()));
     return ended;
+  }
+
+  /** The Java test client (ALPN g3-detour) for this server, verifying its certificate. */
+  public DetourClient client(Duration requestTimeout) throws Exception {
+    return DetourClient.builder("127.0.0.1", port()).caCertificate(caCertificate()).serverName("localhost")
+        .requestTimeout(requestTimeout).relayTimeout(Duration.ofSeconds(60)).build();
+  }
+
+  public AdminClient admin() {
+    return new AdminClient(server.adminAddress());
   }
 
   public int port() {

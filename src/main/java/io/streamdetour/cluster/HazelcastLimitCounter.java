@@ -48,10 +48,15 @@ final class HazelcastLimitCounter implements LimitCounter, AutoCloseable {
 
   @Override
   public void release(String key) {
-    counts.submitToKey(key, new Release(node)).exceptionally(e -> {
+    try {
+      counts.submitToKey(key, new Release(node)).exceptionally(e -> {
+        LOG.warn("limits: could not release one count of {}: {}", key, e.toString());
+        return null;
+      });
+    } catch (RuntimeException e) {
+      // This member is no longer running: the others drop its whole share when they see it go.
       LOG.warn("limits: could not release one count of {}: {}", key, e.toString());
-      return null;
-    });
+    }
   }
 
   @Override

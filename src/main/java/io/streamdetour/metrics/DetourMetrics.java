@@ -151,9 +151,11 @@ public final class DetourMetrics {
     limitRejections(limit).increment();
   }
 
-  /** Members of the cluster this node sees (1 when not clustered). */
-  public void clusterGauge(Supplier<Number> members) {
+  /** Members of the cluster this node sees (1 when not clustered), halves waiting in its pairing instance. */
+  public void clusterGauges(Supplier<Number> members, Supplier<Number> pairingWaiting) {
     gauge("stream.detour.cluster.members", "Members of the cluster this node sees (1 when not clustered)", members);
+    gauge("stream.detour.pairing.waiting", "Session halves waiting for their partner in this node's pairing instance",
+        pairingWaiting);
   }
 
   private Counter pairingRequests(String instance) {

@@ -92,7 +92,7 @@ public final class PairingVerticle extends VerticleBase {
     }
   }
 
-  /** Halves waiting right now. */
+  /** Halves waiting right now (read from any thread: a recent value, for a gauge). */
   public int waitingCount() {
     return waiting.size();
   }
