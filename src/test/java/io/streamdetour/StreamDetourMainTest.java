@@ -8,6 +8,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,8 +28,11 @@ import static org.awaitility.Awaitility.await;
 class StreamDetourMainTest {
 
   private static Process start(Path dir, List<String> args, String... env) throws Exception {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    // As bin/stream-detour starts it: with what Hazelcast asks for.
+    command.addAll(List.of(System.getProperty("hazelcast.jvm.args", "").trim().split("\\s+")));
+    command.removeIf(String::isEmpty);
+    command.addAll(List.of(
         // The production logging config: sessions on stdout, the operational log at INFO on stderr.
         "-Dlogback.configurationFile=" + Path.of("target", "classes", "logback.xml").toAbsolutePath(),
         "-cp", System.getProperty("java.class.path"), StreamDetourMain.class.getName()));
@@ -97,6 +102,53 @@ class StreamDetourMainTest {
     assertThat(process.exitValue()).isEqualTo(2);
     assertThat(stderr).contains("quic.port: must be between 0 and 65535, got 99999")
         .contains("relay.idle-timeout: must be a duration");
+  }
+
+  @Test
+  void startsAsAClusterNodeWithTheClusterFlag(@TempDir Path dir) throws Exception {
+    int port = freeUdpPort();
+    int memberPort = TestCluster.freeTcpPort();
+    Process process = start(dir, List.of("--cluster"), "STREAM_DETOUR_QUIC__PORT", String.valueOf(port),
+        "STREAM_DETOUR_QUIC__ALPN", DetourClient.DEFAULT_ALPN, "STREAM_DETOUR_ADMIN__PORT", "0",
+        "STREAM_DETOUR_SHUTDOWN__GRACE", "2s", "STREAM_DETOUR_CLUSTER__PORT", String.valueOf(memberPort),
+        "STREAM_DETOUR_CLUSTER__MEMBERS", "127.0.0.1:" + memberPort);
+    CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
+    try {
+      BlockingQueue<String> out = lines(process.getInputStream());
+      List<String> seen = new ArrayList<>();
+      String clusterLine = null;
+      while (clusterLine == null) {
+        String line = out.poll(60, TimeUnit.SECONDS);
+        assertThat(line).as("server output so far: %s", seen).isNotNull();
+        seen.add(line);
+        clusterLine = line.startsWith("  cluster ") ? line : null;
+      }
+      assertThat(clusterLine).matches("  cluster +node [0-9a-f-]{36}, 1 member\\(s\\), pairing here");
+      Path ca = dir.resolve("run").resolve("stream-detour-ca.pem");
+      await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(ca));
+      try (DetourClient client = DetourClient.builder("127.0.0.1", port).caCertificate(ca).serverName("localhost").build()) {
+        assertThat(client.runSession(SessionSpec.continueWith(50_000)).ok()).isTrue();
+      }
+      process.toHandle().destroy();
+      assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(stderr.get(5, TimeUnit.SECONDS)).contains("joined the cluster as node").contains("stopped");
+    } finally {
+      process.destroyForcibly();
+    }
+  }
+
+  @Test
+  void aNodeThatCannotJoinItsClusterSaysWhyAndExitsWith3(@TempDir Path dir) throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Process process = start(dir, List.of("--cluster"), "STREAM_DETOUR_CLUSTER__PORT",
+          String.valueOf(taken.getLocalPort()), "STREAM_DETOUR_CLUSTER__MEMBERS", "127.0.0.1:" + taken.getLocalPort(),
+          "STREAM_DETOUR_QUIC__PORT", "0", "STREAM_DETOUR_ADMIN__PORT", "0");
+      CompletableFuture<String> errors = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
+      assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(process.exitValue()).isEqualTo(3);
+      assertThat(errors.get(5, TimeUnit.SECONDS)).contains("could not join the cluster, not started")
+          .contains("127.0.0.1:" + taken.getLocalPort());
+    }
   }
 
   private static BlockingQueue<String> lines(java.io.InputStream in) {
