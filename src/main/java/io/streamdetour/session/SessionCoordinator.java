@@ -198,7 +198,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       stream.reset(DetourErrorCodes.PAIRING_FAILED);
       return;
     }
-    PairingResult result = pair(session, PairingRequest.Half.SOUTH);
+    PairingResult result = pairSouth(session);
     if (result.outcome() == PairingResult.Outcome.TIMED_OUT) {
       metrics.pairingTimeout();
     }
@@ -307,11 +307,11 @@ public final class SessionCoordinator implements DecodedStreamHandler {
         });
   }
 
-  private PairingResult pair(Session session, PairingRequest.Half half) {
+  private PairingResult pairSouth(Session session) {
     Duration wait = pairingWait(session.pairingTimeout());
     try {
-      return pairing.join(session.pairingRoute(), session.key(), half, wait).toCompletionStage().toCompletableFuture()
-          .get(wait.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      return pairing.join(session.pairingRoute(), session.key(), PairingRequest.Half.SOUTH, wait)
+          .toCompletionStage().toCompletableFuture().get(wait.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
       return new PairingResult(PairingResult.Outcome.TIMED_OUT, String.valueOf(e.getMessage()));
     } catch (InterruptedException e) {

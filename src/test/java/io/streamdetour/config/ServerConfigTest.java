@@ -244,4 +244,42 @@ class ServerConfigTest {
     assertThatThrownBy(() -> ConfigLoader.load(vertx, dir.resolve("absent.yaml")).await(10, TimeUnit.SECONDS))
         .isNotNull();
   }
+
+  @Test
+  void clusterAndLimitsDefaultsAreOffAndOnLoopback() throws Exception {
+    ServerConfig config = ServerConfig.from(TestConfigs.defaultsJson(vertx));
+    assertThat(config.cluster().enabled()).isFalse();
+    assertThat(config.cluster().host()).isEqualTo("127.0.0.1");
+    assertThat(config.cluster().members()).containsExactly("127.0.0.1:5701");
+    assertThat(config.cluster().minSize()).isEqualTo(1);
+    assertThat(config.pairing().local()).isTrue();
+    assertThat(config.limits().any()).isFalse();
+  }
+
+  @Test
+  void clusterAndLimitsKeysAreCheckedWithTheirNames() throws Exception {
+    JsonObject json = TestConfigs.defaultsJson(vertx);
+    json.getJsonObject("cluster").put("host", "node-1.example").put("members", "a:5701, b c").put("min-size", 0);
+    json.getJsonObject("limits").put("per-user", -1).put("action", "continue");
+    json.getJsonObject("pairing").put("local", false);
+    assertThatThrownBy(() -> ServerConfig.from(json)).isInstanceOf(ConfigException.class)
+        .satisfies(e -> assertThat(((ConfigException) e).problems()).contains(
+            "cluster.host: must be an IP address (the interface Hazelcast and the event bus bind), got 'node-1.example'",
+            "cluster.members: 'b c' is not host, host:port or [ipv6]:port",
+            "cluster.min-size: must be between 1 and 1000, got 0",
+            "limits.per-user: must be between 0 and 100000000, got -1",
+            "limits.action: must be block or bypass",
+            "pairing.local: false needs cluster.enabled: a single node must run its own pairing"));
+  }
+
+  @Test
+  void membersComeFromTheEnvironmentAsAList() throws Exception {
+    JsonObject merged = ConfigLoader.applyOverrides(TestConfigs.defaultsJson(vertx), new Properties(),
+        Map.of("STREAM_DETOUR_CLUSTER__MEMBERS", "10.0.0.1:5701,10.0.0.2:5701", "STREAM_DETOUR_CLUSTER__ENABLED", "true",
+            "STREAM_DETOUR_PAIRING__LOCAL", "false"));
+    ServerConfig config = ServerConfig.from(merged);
+    assertThat(config.cluster().enabled()).isTrue();
+    assertThat(config.cluster().members()).containsExactly("10.0.0.1:5701", "10.0.0.2:5701");
+    assertThat(config.pairing().local()).isFalse();
+  }
 }
