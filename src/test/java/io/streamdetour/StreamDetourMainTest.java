@@ -118,7 +118,8 @@ class StreamDetourMainTest {
       List<String> seen = new ArrayList<>();
       String clusterLine = null;
       while (clusterLine == null) {
-        String line = out.poll(60, TimeUnit.SECONDS);
+        // Generous: forming a Hazelcast member in a fresh JVM is slow on a busy machine.
+        String line = out.poll(120, TimeUnit.SECONDS);
         assertThat(line).as("server output so far: %s", seen).isNotNull();
         seen.add(line);
         clusterLine = line.startsWith("  cluster ") ? line : null;
@@ -144,7 +145,7 @@ class StreamDetourMainTest {
           String.valueOf(taken.getLocalPort()), "STREAM_DETOUR_CLUSTER__MEMBERS", "127.0.0.1:" + taken.getLocalPort(),
           "STREAM_DETOUR_QUIC__PORT", "0", "STREAM_DETOUR_ADMIN__PORT", "0");
       CompletableFuture<String> errors = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
-      assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
       assertThat(process.exitValue()).isEqualTo(3);
       assertThat(errors.get(5, TimeUnit.SECONDS)).contains("could not join the cluster, not started")
           .contains("127.0.0.1:" + taken.getLocalPort());

@@ -63,18 +63,21 @@ public final class PairingVerticle extends VerticleBase {
         }));
   }
 
+  /** Out of the directory first, so that no new halves are sent here, then the waiting ones are answered. */
   @Override
   public Future<?> stop() throws Exception {
     departures.close();
-    waiting.values().forEach(w -> {
-      vertx.cancelTimer(w.timerId());
-      w.request().reply(new PairingResult(PairingResult.Outcome.CANCELLED, "pairing service stopped"));
-    });
-    waiting.clear();
     return vertx.executeBlocking(() -> {
       directory.withdraw(membership.nodeId());
       return null;
-    }).eventually(() -> Future.all(consumers.stream().map(MessageConsumer::unregister).toList()));
+    }).eventually(() -> {
+      waiting.values().forEach(w -> {
+        vertx.cancelTimer(w.timerId());
+        w.request().reply(new PairingResult(PairingResult.Outcome.CANCELLED, "pairing service stopped"));
+      });
+      waiting.clear();
+      return Future.all(consumers.stream().map(MessageConsumer::unregister).toList());
+    });
   }
 
   /** The halves that came from {@code node}, which left the cluster, wait for nothing now. */
