@@ -54,19 +54,28 @@ def scenarios(scale):
     return out
 
 
-def run_client(client, server, args):
+def run_client(client, server, args, threads=False):
     """One client run against one server: the client's figures and the server's CPU over it."""
-    before = server.cpu_seconds()
-    r = subprocess.run(server.client_command(client, args), capture_output=True, text=True, timeout=1800)
-    cpu = server.cpu_seconds() - before
+    user0, sys0 = server.cpu_times()
+    sampler = S.ThreadCpu(server.pid) if threads else None
+    try:
+        r = subprocess.run(server.client_command(client, args), capture_output=True, text=True, timeout=1800)
+    finally:
+        by_thread = sampler.stop() if sampler else None
+    user1, sys1 = server.cpu_times()
+    cpu = user1 - user0 + sys1 - sys0
     line = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
     kv = dict(re.findall(r"(\S+)=(\S+)", line))
     if kv.get("result") != "pass":
         return {"failed": line or f"exit {r.returncode}", "stderr": r.stderr[-2000:]}
     mib = int(kv["bytes_verified"]) / MIB
-    return {"mib_s": float(kv["throughput_mib_s"]), "wall_s": float(kv["wall_s"]), "mib": mib,
-            "p50_us": int(kv["decision_p50_us"]), "p99_us": int(kv["decision_p99_us"]),
-            "cpu_s": cpu, "cpu_ms_per_mib": cpu * 1000 / mib if mib else None}
+    result = {"mib_s": float(kv["throughput_mib_s"]), "wall_s": float(kv["wall_s"]), "mib": mib,
+              "p50_us": int(kv["decision_p50_us"]), "p99_us": int(kv["decision_p99_us"]),
+              "cpu_s": cpu, "cpu_sys_s": sys1 - sys0, "cpu_ms_per_mib": cpu * 1000 / mib if mib else None}
+    if by_thread is not None:
+        by_thread["unattributed (threads ended between reads)"] = max(0.0, cpu - sum(by_thread.values()))
+        result["cpu_s_by_thread"] = by_thread
+    return result
 
 
 def median(values):
@@ -91,11 +100,17 @@ def summarize(names, scenario_list, results):
     for sid, _, _ in scenario_list:
         runs = results[sid]
         ok = {n: [r for r in runs[n] if "failed" not in r] for n in names}
-        entry = {"servers": {}, "ratios": {}}
+        entry = {"servers": {}, "ratios": {}, "cpu_ms_per_mib_by_thread": {}}
         for n in names:
+            with_threads = [r for r in ok[n] if "cpu_s_by_thread" in r and r["mib"]]
+            kinds = sorted({k for r in with_threads for k in r["cpu_s_by_thread"]})
+            if with_threads:
+                entry["cpu_ms_per_mib_by_thread"][n] = {
+                    k: median(r["cpu_s_by_thread"].get(k, 0.0) * 1000 / r["mib"] for r in with_threads) for k in kinds}
             entry["servers"][n] = {
                 "mib_s": median(r["mib_s"] for r in ok[n]), "mib_s_spread_pct": spread([r["mib_s"] for r in ok[n]]),
                 "cpu_ms_per_mib": median(r["cpu_ms_per_mib"] for r in ok[n]),
+                "cpu_sys_pct": median(100 * r["cpu_sys_s"] / r["cpu_s"] for r in ok[n] if r["cpu_s"]),
                 "p50_us": median(r["p50_us"] for r in ok[n]), "p99_us": median(r["p99_us"] for r in ok[n]),
                 "runs": len(ok[n]), "failed": len(runs[n]) - len(ok[n])}
         for a, b in ratio_pairs(names):
@@ -128,8 +143,16 @@ def print_tables(names, labels, scenario_list, summary, rounds):
             cells.append(fmt(s["mib_s"]) + (f" ±{s['mib_s_spread_pct']:.0f}%" if s["mib_s_spread_pct"] is not None else "")
                          + (f" ({s['failed']} failed)" if s["failed"] else ""))
         cells += [fmt(e["ratios"][f"{a}/{b}"], 2) for a, b in pairs]
-        cells.append(" / ".join(fmt(e["servers"][n]["cpu_ms_per_mib"]) for n in names))
+        cells.append(" / ".join(fmt(e["servers"][n]["cpu_ms_per_mib"]) + (f" ({e['servers'][n]['cpu_sys_pct']:.0f}% sys)"
+                                if e["servers"][n]["cpu_sys_pct"] is not None else "") for n in names))
         print("| " + " | ".join(cells) + " |")
+    threads = [(sid, label, n, summary[sid]["cpu_ms_per_mib_by_thread"][n]) for sid, label, _ in scenario_list
+               for n in names if summary[sid]["cpu_ms_per_mib_by_thread"].get(n)]
+    if threads:
+        print("\nserver CPU ms per MiB by thread kind (median of the rounds; /proc/PID/task)")
+        for sid, label, n, kinds in threads:
+            print(f"{label}, {n}: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])
+                                                   if v >= 0.05))
     print("\ndecision latency, median of the rounds' p50 / p99, µs (from the north header written to the reply read)")
     head = ["scenario"] + names
     print("| " + " | ".join(head) + " |")
@@ -156,6 +179,7 @@ def main():
                     help="one more server: BASE with more JVM options and environment (A/B of a setting)")
     ap.add_argument("--ratio", action="append", default=[], metavar="A/B", help="one more ratio to print")
     ap.add_argument("--jfr", metavar="DIR", help="record a JFR profile (settings=profile) of every Java server, after the warm-up")
+    ap.add_argument("--threads", action="store_true", help="split each server's CPU by thread kind (/proc/PID/task)")
     ap.add_argument("--json", metavar="FILE", help="write every run and the summary as JSON")
     ap.add_argument("--client", default=S.client_path())
     ap.add_argument("--echo", default=S.echo_path())
@@ -193,11 +217,9 @@ def main():
     ctx = {"jar": opts.jar, "echo": opts.echo, "workdir": workdir}
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     load_before = loadavg()
-    running = S.start_all(servers, ctx)
+    running = S.start_all(servers, ctx, opts.client)
     failed_runs = 0
     try:
-        for r in running:
-            r.wait_ready(opts.client)
         print(f"servers up in {workdir}: " + ", ".join(f"{r.name} udp {r.port} pid {r.pid}" for r in running), file=sys.stderr)
         # Warm-up: the JIT needs a few runs before figures mean anything.
         for i in range(opts.warmup):
@@ -217,7 +239,7 @@ def main():
                 # The order rotates per round, so no server always runs first (or right after a JIT burst).
                 k = rnd % len(running)
                 for r in running[k:] + running[:k]:
-                    res = run_client(opts.client, r, args)
+                    res = run_client(opts.client, r, args, opts.threads)
                     results[sid][r.name].append(res)
                     if "failed" in res:
                         failed_runs += 1

@@ -76,10 +76,9 @@ def main():
     S.check_exists([opts.client, opts.jar] + ([opts.echo] if "rust-echo" in names else []))
     S.stop_on_signals()
     workdir = tempfile.mkdtemp(prefix="stream-detour-idle-")
-    running = S.start_all([(n, S.SERVERS[n]) for n in names], {"jar": opts.jar, "echo": opts.echo, "workdir": workdir})
+    running = S.start_all([(n, S.SERVERS[n]) for n in names], {"jar": opts.jar, "echo": opts.echo, "workdir": workdir},
+                          opts.client)
     try:
-        for r in running:
-            r.wait_ready(opts.client)
         print(f"{opts.connections} idle connections held {opts.hold} s (quinn client --hold-idle, keep-alive 10 s)")
         print("| server | threads idle | threads held | RSS MiB idle | RSS MiB held | heap MiB idle | heap MiB held | heap KiB per connection |")
         print("|---|---|---|---|---|---|---|---|")

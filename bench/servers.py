@@ -14,10 +14,12 @@ bare echo, say), add an entry such as
 and the ratios it should be compared by to RATIOS in compare_echo.py.
 """
 import os
+import re
 import shlex
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field, replace
 
@@ -134,23 +136,94 @@ class Running:
             time.sleep(0.5)
         raise SystemExit(f"{self.name} on udp {self.port} did not answer within {deadline} s")
 
-    def cpu_seconds(self):
-        """User + system time of the server process so far, from /proc/PID/stat."""
+    def cpu_times(self):
+        """(user, system) seconds of the server process so far, from /proc/PID/stat."""
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
 
     def jcmd(self, *args):
         jcmd = os.path.join(os.path.dirname(find_java()), "jcmd")
         return subprocess.run([jcmd, str(self.pid)] + list(args), capture_output=True, text=True, timeout=120).stdout
 
 
-def start_all(servers, ctx):
-    """Starts each (name, Server); if one fails to start, those already started are stopped."""
+# Thread names as /proc shows them (15 characters at most), by what the thread does.
+THREAD_KINDS = [
+    # The connector's socket reader is "receiver", each connection's threads "receiver-<id>", "sender-<id>".
+    ("Kwik sender", r"^sender-"), ("Kwik receiver", r"^receiver-"),
+    ("Kwik connector (socket reader, dispatch)", r"^(server (receive|connecto)|receiver$)"),
+    ("Kwik loss detection, idle timers", r"^(loss-detection|idle-timer)"), ("Kwik callbacks", r"^callback"),
+    ("virtual-thread carriers (stream I/O)", r"^(ForkJoinPool|VirtualThread)"), ("send-stall guard", r"^kwik-send-stal"),
+    ("Vert.x", r"^vert\.?x-"), ("GC", r"^(GC Thread|G1 |VM Thread)"), ("JIT", r"^C[12] Compiler"),
+    ("tokio runtime", r"^tokio-"),
+]
+
+
+def thread_kind(comm):
+    for kind, pattern in THREAD_KINDS:
+        if re.search(pattern, comm):
+            return kind
+    return "other"
+
+
+class ThreadCpu:
+    """CPU time of a process split by thread kind, from /proc/PID/task, over one client run.
+
+    Threads are read every `interval` seconds; a thread that ends between two reads loses what it
+    used since the last one, which shows up as the gap between the process's total and the sum.
+    """
+
+    def __init__(self, pid, interval=0.25):
+        self.pid, self.interval = pid, interval
+        self.first, self.last, self.names = {}, {}, {}
+        self._stop = threading.Event()
+        self._read(initial=True)
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _read(self, initial=False):
+        tick = os.sysconf("SC_CLK_TCK")
+        try:
+            tids = os.listdir(f"/proc/{self.pid}/task")
+        except FileNotFoundError:
+            return
+        for tid in tids:
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/stat") as f:
+                    head, tail = f.read().rsplit(")", 1)
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            fields = tail.split()
+            cpu = (int(fields[11]) + int(fields[12])) / tick
+            self.names[tid] = head.split("(", 1)[1]
+            self.first.setdefault(tid, cpu if initial else 0.0)
+            self.last[tid] = cpu
+
+    def _loop(self):
+        while not self._stop.wait(self.interval):
+            self._read()
+
+    def stop(self):
+        """Seconds of CPU by thread kind since the start."""
+        self._stop.set()
+        self._thread.join()
+        self._read()
+        kinds = {}
+        for tid, cpu in self.last.items():
+            kind = thread_kind(self.names[tid])
+            kinds[kind] = kinds.get(kind, 0.0) + cpu - self.first[tid]
+        return kinds
+
+
+def start_all(servers, ctx, client):
+    """Starts each (name, Server) and waits until it answers before the next starts (JVMs starting
+    together on a small machine slow each other down); if one fails, those started are stopped."""
     running = []
     try:
         for name, server in servers:
             running.append(Running(name, server, ctx))
+            running[-1].wait_ready(client)
         return running
     except BaseException:
         stop(*running)
