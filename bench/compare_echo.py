@@ -250,6 +250,9 @@ def main():
                 if r.server.java:
                     r.jcmd("JFR.stop", "name=bench")
             print(f"JFR recordings in {opts.jfr}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"servers' logs kept in {workdir}", file=sys.stderr)
+        raise
     finally:
         S.stop(*running)
     load_after = loadavg()
