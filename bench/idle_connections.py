@@ -6,16 +6,17 @@ threads and RSS with no connection, then opens N connections with the quinn clie
 --hold-idle (keep-alive every 10 s, as g3proxy) and reads them again while they are held.
 For stream-detour it also reads the Java heap in use after a full GC (jcmd GC.run, GC.heap_info).
 
-usage: bench/idle_connections.py [--connections 100] [--hold 30]
+usage: bench/idle_connections.py [--connections 100] [--hold 30] [--servers detour-kwik,kwik-echo,rust-echo]
 """
 import argparse
-import os
 import re
+import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
-from compare_echo import ROOT, TOOLS, find_java, free_udp_port, start_detour, start_echo, stop, wait_ready
+import servers as S
 
 
 def status(pid):
@@ -26,27 +27,31 @@ def status(pid):
     return threads, rss_kib / 1024
 
 
-def java_heap_mib(pid):
-    jcmd = os.path.join(os.path.dirname(find_java()), "jcmd")
-    subprocess.run([jcmd, str(pid), "GC.run"], capture_output=True, timeout=60)
-    out = subprocess.run([jcmd, str(pid), "GC.heap_info"], capture_output=True, text=True, timeout=60).stdout
-    m = re.search(r"used (\d+)K", out)
+def java_heap_mib(server):
+    server.jcmd("GC.run")
+    m = re.search(r"used (\d+)K", server.jcmd("GC.heap_info"))
     return int(m.group(1)) / 1024 if m else float("nan")
 
 
-def measure(name, pid, port, client, connections, hold, java):
+def measure(server, client, connections, hold):
+    java = server.server.java
     time.sleep(2)
     # Heap first: its full GC also settles RSS, so both readings are taken the same way.
-    heap_before = java_heap_mib(pid) if java else None
-    idle = status(pid)
-    proc = subprocess.Popen([client, "--server", f"127.0.0.1:{port}", "--connections", str(connections),
-                             "--hold-idle", str(hold)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(hold * 0.6)
-    heap_held = java_heap_mib(pid) if java else None
-    held = status(pid)
-    out, _ = proc.communicate(timeout=hold + 60)
+    heap_before = java_heap_mib(server) if java else None
+    idle = status(server.pid)
+    proc = subprocess.Popen(server.client_command(client, ["--connections", str(connections), "--hold-idle", str(hold)]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(hold * 0.6)
+        heap_held = java_heap_mib(server) if java else None
+        held = status(server.pid)
+        out, _ = proc.communicate(timeout=hold + 60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     line = out.strip().splitlines()[-1] if out.strip() else ""
-    row = f"| {name} | {idle[0]} | {held[0]} | {idle[1]:.0f} | {held[1]:.0f} |"
+    row = f"| {server.server.label} | {idle[0]} | {held[0]} | {idle[1]:.0f} | {held[1]:.0f} |"
     if java:
         per_conn = (heap_held - heap_before) * 1024 / connections
         row += f" {heap_before:.1f} | {heap_held:.1f} | {per_conn:.0f} |"
@@ -59,27 +64,36 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--connections", type=int, default=100)
     ap.add_argument("--hold", type=int, default=30)
-    ap.add_argument("--jar", default=os.path.join(ROOT, "target", "stream-detour.jar"))
+    ap.add_argument("--servers", default="detour-kwik,rust-echo", help=f"comma-separated, of {', '.join(S.SERVERS)}")
+    ap.add_argument("--client", default=S.client_path())
+    ap.add_argument("--echo", default=S.echo_path())
+    ap.add_argument("--jar", default=S.JAR)
     opts = ap.parse_args()
-    client = os.path.join(TOOLS, "g3-detour-client")
+    names = opts.servers.split(",")
+    unknown = [n for n in names if n not in S.SERVERS]
+    if unknown:
+        raise SystemExit(f"unknown servers {unknown}; known: {', '.join(S.SERVERS)}")
+    S.check_exists([opts.client, opts.jar] + ([opts.echo] if "rust-echo" in names else []))
+    S.stop_on_signals()
     workdir = tempfile.mkdtemp(prefix="stream-detour-idle-")
-    detour_port, echo_port = free_udp_port(), free_udp_port()
-    detour = start_detour(opts.jar, detour_port, workdir)
-    echo = start_echo(os.path.join(TOOLS, "detour-echo-server"), echo_port)
+    running = S.start_all([(n, S.SERVERS[n]) for n in names], {"jar": opts.jar, "echo": opts.echo, "workdir": workdir},
+                          opts.client)
     try:
-        wait_ready(client, detour_port)
-        wait_ready(client, echo_port)
         print(f"{opts.connections} idle connections held {opts.hold} s (quinn client --hold-idle, keep-alive 10 s)")
         print("| server | threads idle | threads held | RSS MiB idle | RSS MiB held | heap MiB idle | heap MiB held | heap KiB per connection |")
         print("|---|---|---|---|---|---|---|---|")
-        for name, proc, port, java in (("stream-detour", detour, detour_port, True), ("Rust echo", echo, echo_port, False)):
-            row, line = measure(name, proc.pid, port, client, opts.connections, opts.hold, java)
+        for r in running:
+            row, line = measure(r, opts.client, opts.connections, opts.hold)
             print(row)
             if "result=pass" not in line:
                 print(f"  (client: {line})")
     finally:
-        stop(detour, echo)
+        S.stop(*running)
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("interrupted; every server it started is stopped")

@@ -14,19 +14,12 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.RunnerException;
-import org.openjdk.jmh.runner.options.CommandLineOptionException;
-import org.openjdk.jmh.runner.options.CommandLineOptions;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
 
-import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Time per policy decision with 1 000 rules, on one thread, over 1 024 headers in turn (so the
- * branch predictor cannot learn one). {@link #main} runs it and prints the median of the forks.
+ * branch predictor cannot learn one).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -52,22 +45,5 @@ public class PolicyBenchmark {
   @Benchmark
   public Decision decide() {
     return policy.decide(headers[next++ & (HEADERS - 1)]);
-  }
-
-  /** Runs the benchmark (JMH command-line options apply, e.g. -f 1 for a quick look) and prints the median fork. */
-  public static void main(String[] args) throws RunnerException, CommandLineOptionException {
-    RunResult result = new Runner(new OptionsBuilder()
-        .parent(new CommandLineOptions(args))
-        .include(PolicyBenchmark.class.getName())
-        .build()).runSingle();
-    double[] forks = result.getBenchmarkResults().stream()
-        .mapToDouble(fork -> fork.getPrimaryResult().getScore())
-        .sorted()
-        .toArray();
-    double median = forks.length % 2 == 1
-        ? forks[forks.length / 2]
-        : (forks[forks.length / 2 - 1] + forks[forks.length / 2]) / 2;
-    System.out.printf("%nforks (ns/decision): %s%nmedian of %d forks: %.1f ns/decision, %.2f million decisions/s%n",
-        Arrays.toString(forks), forks.length, median, 1_000.0 / median);
   }
 }
