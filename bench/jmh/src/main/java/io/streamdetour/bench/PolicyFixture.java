@@ -1,5 +1,6 @@
 package io.streamdetour.bench;
 
+import io.streamdetour.bus.SessionOptions;
 import io.streamdetour.codec.Action;
 import io.streamdetour.codec.NorthHeader;
 import io.streamdetour.codec.ProxyAddresses;
@@ -74,9 +75,9 @@ final class PolicyFixture {
     int index = Integer.parseInt(name.substring(name.lastIndexOf('-') + 1));
     if (index < quota && rules.size() < RULES) {
       Action action = Action.values()[random.nextInt(3)];
-      ServerConfig.RuleOptions options = action == Action.CONTINUE && index % 4 == 0
-          ? new ServerConfig.RuleOptions(List.of("audit"), true, 10_485_760)
-          : ServerConfig.RuleOptions.NONE;
+      SessionOptions options = action == Action.CONTINUE && index % 4 == 0
+          ? new SessionOptions(List.of("audit"), true, 10_485_760)
+          : SessionOptions.NONE;
       rules.add(new ServerConfig.Rule(name, action, match(match), options));
     }
   }
