@@ -81,7 +81,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     this.idleSweepTimer = vertx.setPeriodic(IDLE_SWEEP_MILLIS, id -> endIdleSessions());
   }
 
-  /** Continued sessions relaying right now. */
+  /** Continued sessions relaying right now; a session leaves once its record is published. */
   public int activeSessions() {
     return sessions.size();
   }
@@ -300,10 +300,11 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   }
 
   private void ended(Session session) {
+    // Published before it leaves the map: no running session left means every record is out.
+    publish(session.record());
     sessions.remove(session.key(), session);
     // A north that ended before its south came must not wait on in the pairing service.
     vertx.eventBus().send(Addresses.PAIR_CANCEL, new PairingRequest(session.key(), PairingRequest.Half.NORTH));
-    publish(session.record());
   }
 
   private void publish(SessionEnded record) {
