@@ -165,6 +165,39 @@ class LiveConfigTest {
   }
 
   @Test
+  void aChangeThatNeedsARestartSaysSoAndTheListenersStay() throws Exception {
+    Path file = writeConfig("");
+    ConfigWatcher watcher = start(file);
+    int quicPort = server.quicAddress().getPort();
+    int adminPort = server.adminAddress().getPort();
+    try (LogRecorder log = LogRecorder.of(ConfigWatcher.class)) {
+      String moved = Files.readString(file).replace("port: 0\n  alpn", "port: " + freeUdpPort() + "\n  alpn")
+          .replace("admin:\n  port: 0", "admin:\n  port: 1") + BLOCK_EVIL;
+      Files.writeString(dir.resolve("moved.tmp"), moved);
+      Files.move(dir.resolve("moved.tmp"), file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      await().atMost(WAIT).until(() -> watcher.status().version() == 2);
+
+      assertThat(log.lines()).contains(
+          "WARN config: quic changed; it takes effect at the next restart",
+          "WARN config: admin (enabled, host, port; the token applies at once) changed; it takes effect at the next restart",
+          "INFO config version 2 applied: new sessions use it, running sessions keep theirs");
+      // What needs a restart did not move; the policy did change.
+      assertThat(server.quicAddress().getPort()).isEqualTo(quicPort);
+      assertThat(server.adminAddress().getPort()).isEqualTo(adminPort);
+      try (DetourClient client = client(server.tlsIdentity().generatedCertificate())) {
+        assertThat(client.runSession(SessionSpec.continueWith(0).withUpstream("evil.test:443")
+            .withExpectedAction(Action.BLOCK)).ok()).isTrue();
+      }
+    }
+  }
+
+  private static int freeUdpPort() throws Exception {
+    try (java.net.DatagramSocket socket = new java.net.DatagramSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
+  @Test
   void runningSessionsKeepTheSettingsTheyStartedWith() throws Exception {
     Path file = writeConfig("relay:\n  idle-timeout: 10m\n");
     ConfigWatcher watcher = start(file);
