@@ -60,6 +60,8 @@ public final class StreamDetourServer {
   private final Vertx vertx;
   /** What new sessions use; replaced whole when a valid change is loaded. */
   private final AtomicReference<AppliedConfig> config;
+  /** The configuration at start, which the listeners and files still follow. */
+  private final ServerConfig started;
   private final AtomicReference<Policy> policy;
   private final InspectorRegistry inspectors;
   private volatile TlsIdentity identity;
@@ -78,6 +80,7 @@ public final class StreamDetourServer {
       InspectorRegistry inspectors, PrometheusMeterRegistry registry) {
     this.vertx = vertx;
     this.config = new AtomicReference<>(new AppliedConfig(1, config));
+    this.started = config;
     this.policy = new AtomicReference<>(new Policy(config.policy()));
     this.inspectors = inspectors;
     this.identity = identity;
@@ -351,6 +354,11 @@ public final class StreamDetourServer {
     @Override
     public JsonObject configSource() {
       return config.get().config().source();
+    }
+
+    @Override
+    public List<String> restartPending() {
+      return ConfigWatcher.restartOnlyChanges(started, config.get().config());
     }
 
     @Override

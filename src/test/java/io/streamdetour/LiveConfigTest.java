@@ -120,8 +120,14 @@ class LiveConfigTest {
       assertThat(client.runSession(evil.withExpectedAction(Action.BLOCK)).ok()).isTrue();
       assertThat(client.runSession(SessionSpec.continueWith(1024)).ok()).isTrue();
 
+      LogRecorder log = LogRecorder.of(ConfigWatcher.class);
       writeConfig(BLOCK_EVIL.replace("action: block", "action: forbid"));
       await().atMost(WAIT).until(() -> watcher.status().lastError() != null);
+      log.close();
+      // Every problem is logged with its key.
+      assertThat(log.lines()).contains(
+          "ERROR config change refused: policy.rules[0].action: must be continue, bypass or block, got 'forbid'",
+          "ERROR config change refused (1 problems); version 2 stays in force");
       assertThat(watcher.status().lastError())
           .contains("policy.rules[0].action: must be continue, bypass or block, got 'forbid'");
       assertThat(watcher.status().version()).isEqualTo(2);
@@ -165,6 +171,32 @@ class LiveConfigTest {
   }
 
   @Test
+  void aFileThatCannotBeReadShowsInHealthUntilItIsPutBack() throws Exception {
+    Path file = writeConfig(BLOCK_EVIL);
+    String good = Files.readString(file);
+    ConfigWatcher watcher = start(file);
+    try (LogRecorder log = LogRecorder.of(ConfigWatcher.class)) {
+      writeConfig("policy: [not, a, map\n");
+      await().atMost(WAIT).until(() -> watcher.status().lastError() != null);
+      assertThat(watcher.status().lastError()).startsWith("the configuration cannot be read: ");
+      assertThat(watcher.status().version()).isEqualTo(1);
+      assertThat(admin("/health/ready").statusCode()).isEqualTo(503);
+      assertThat(PrometheusText.parse(admin("/metrics").body()).value("stream_detour_config_valid")).isZero();
+      Thread.sleep(1000); // several scans of the same broken file
+      assertThat(log.lines()).as("said once, not at every scan")
+          .filteredOn(l -> l.contains("cannot be read")).hasSize(1);
+
+      // Put back exactly as it was: no change to vertx-config, yet the error must clear.
+      Files.writeString(dir.resolve("good.tmp"), good);
+      Files.move(dir.resolve("good.tmp"), file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      await().atMost(WAIT).until(() -> watcher.status().lastError() == null);
+      assertThat(watcher.status().version()).isEqualTo(1);
+      assertThat(admin("/health/ready").statusCode()).isEqualTo(200);
+      assertThat(log.lines()).contains("INFO config: the file is valid again and unchanged from version 1");
+    }
+  }
+
+  @Test
   void aChangeThatNeedsARestartSaysSoAndTheListenersStay() throws Exception {
     Path file = writeConfig("");
     ConfigWatcher watcher = start(file);
@@ -181,6 +213,9 @@ class LiveConfigTest {
           "WARN config: quic changed; it takes effect at the next restart",
           "WARN config: admin (enabled, host, port; the token applies at once) changed; it takes effect at the next restart",
           "INFO config version 2 applied: new sessions use it, running sessions keep theirs");
+      JsonObject shown = new JsonObject(admin("/config").body());
+      assertThat(shown.getJsonArray("restart_pending").getList())
+          .containsExactly("quic", "admin (enabled, host, port; the token applies at once)");
       // What needs a restart did not move; the policy did change.
       assertThat(server.quicAddress().getPort()).isEqualTo(quicPort);
       assertThat(server.adminAddress().getPort()).isEqualTo(adminPort);

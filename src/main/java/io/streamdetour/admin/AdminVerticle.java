@@ -140,6 +140,7 @@ public final class AdminVerticle extends VerticleBase {
     json(ctx, 200, new JsonObject()
         .put("version", node.configVersion())
         .put("last_error", node.configError())
+        .put("restart_pending", new JsonArray(node.restartPending()))
         .put("config", redact(node.configSource())));
   }
 

@@ -198,6 +198,7 @@ class AdminApiTest {
     JsonObject config = new JsonObject(body);
     assertThat(config.getInteger("version")).isEqualTo(1);
     assertThat(config.getString("last_error")).isNull();
+    assertThat(config.getJsonArray("restart_pending")).isEmpty();
     assertThat(config.getJsonObject("config").getJsonObject("admin").getString("token")).isEqualTo("<redacted>");
     assertThat(config.getJsonObject("config").getJsonObject("policy").getJsonArray("rules").getJsonObject(0)
         .getString("name")).isEqualTo("no-example-org");
