@@ -221,6 +221,19 @@ class ServerLifecycleTest {
 
   @Test
   void aNorthThatGoesAwayBeforeItsReplyEndsItsSession() throws Exception {
+    SessionEnded record = northGoneBeforeTheReply(Action.CONTINUE);
+    assertThat(record.end()).isEqualTo("reply_failed");
+  }
+
+  @Test
+  void aBlockThatCannotBeRepliedIsStillRecorded() throws Exception {
+    SessionEnded record = northGoneBeforeTheReply(Action.BLOCK);
+    assertThat(record.end()).isEqualTo("reply_failed");
+    assertThat(record.action()).isEqualTo("block");
+  }
+
+  /** The client resets its north while the policy thinks; the decision then comes. */
+  private static SessionEnded northGoneBeforeTheReply(Action decided) throws Exception {
     try (RunningServer server = RunningServer.start(acceptingTestAlpn())) {
       List<SessionEnded> ended = new CopyOnWriteArrayList<>();
       server.vertx.eventBus().<SessionEnded>consumer(Addresses.SESSION_ENDED, m -> ended.add(m.body()));
@@ -228,7 +241,7 @@ class ServerLifecycleTest {
       var asked = new java.util.concurrent.CountDownLatch(1);
       server.vertx.eventBus().consumer(Addresses.DECIDE, m -> {
         asked.countDown();
-        server.vertx.setTimer(500, id -> m.reply(new Decision(Action.CONTINUE, "slow")));
+        server.vertx.setTimer(500, id -> m.reply(new Decision(decided, "slow")));
       });
       try (DetourClient client = client(server); RawSession session = client.openRaw()) {
         session.writeNorthHeader(SessionSpec.continueWith(0));
@@ -237,9 +250,34 @@ class ServerLifecycleTest {
         session.north().reset(0x101);
         session.north().abortReading(0x101);
         await().atMost(WAIT).until(() -> !ended.isEmpty());
-        assertThat(ended.get(0).end()).isEqualTo("reply_failed");
         assertThat(server.server.activeSessions()).isZero();
+        Thread.sleep(200); // no second record
+        assertThat(ended).hasSize(1);
+        return ended.get(0);
       }
+    }
+  }
+
+  @Test
+  void aContinuedNorthReusingARunningSessionsMatchIdIsRefusedAndRecorded() throws Exception {
+    try (RunningServer server = RunningServer.start(acceptingTestAlpn());
+        DetourClient client = DetourSessionsTest.client(server, builder -> builder.connections(1));
+        RawSession running = continued(client, UUID.randomUUID());
+        RawSession reusing = client.openRaw()) {
+      java.util.Map<String, SessionEnded> ended = server.recordEndedSessions();
+      assertThat(reusing.connection()).isSameAs(running.connection());
+      UUID task = UUID.randomUUID();
+      reusing.north().write(reusing.northHeader(SessionSpec.continueWith(0).withTaskId(task))
+          .withMatchId(running.matchId()).encode());
+
+      assertThat(reusing.north().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
+      await().atMost(WAIT).until(() -> ended.containsKey(task.toString()));
+      assertThat(ended.get(task.toString()).end()).isEqualTo("duplicate_match_id");
+      // The session that had the match id first runs on.
+      byte[] data = "still mine".getBytes();
+      running.north().write(data);
+      assertThat(running.north().read(data.length, WAIT)).isEqualTo(data);
+      assertThat(server.server.activeSessions()).isEqualTo(1);
     }
   }
 

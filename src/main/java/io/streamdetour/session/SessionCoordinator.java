@@ -99,7 +99,8 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   public int cut(String taskId, String reason) {
     int cut = 0;
     for (Session session : sessions.values()) {
-      if (session.header().taskId().toString().equalsIgnoreCase(taskId)) {
+      // An ended session waits in the map only while its record is written: nothing to cut.
+      if (!session.ended() && session.header().taskId().toString().equalsIgnoreCase(taskId)) {
         LOG.info("session {} (task {}): cut: {}", session.key(), taskId, reason);
         session.abort(reason, DetourErrorCodes.CUT_BY_OPERATOR);
         cut++;
@@ -136,16 +137,22 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     if (decision.action() != Action.CONTINUE) {
       if (reply(stream, header, decision)) {
         endUndetoured(stream, header, key, decision, applied.version(), snapshot.header().timeout());
+      } else {
+        publish(SessionEnded.of(header, decision, applied.version(), key, 0, 0, millisSince(asked), "reply_failed"));
       }
+      return;
+    }
+    // Checked before the inspectors are made: a capture opened here would index a session
+    // that never ran. putIfAbsent below still decides a race.
+    if (sessions.containsKey(key)) {
+      refuseDuplicate(stream, header, key, decision, applied.version(), asked);
       return;
     }
     Session session = new Session(key, header, decision, applied, stream,
         inspectorsFor(header, stream.connectionId(), decision, snapshot.relay()), metrics, this::ended);
     if (sessions.putIfAbsent(key, session) != null) {
-      LOG.warn("north {} ({}): match id {} is still in use on this connection; stream reset",
-          stream, header.taskId(), header.matchId());
-      stream.reset(DetourErrorCodes.PAIRING_FAILED);
       session.inspectors().close();
+      refuseDuplicate(stream, header, key, decision, applied.version(), asked);
       return;
     }
     // Registered before the reply goes out: g3proxy opens south only after reading it.
@@ -157,6 +164,19 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     }
     session.directionEnded(Direction.NORTH,
         StreamRelay.pump(stream, Direction.NORTH, session.inspectors(), session.relay().bufferBytes(), session));
+  }
+
+  /** A second continued north with the match id of a running session: g3proxy never does that. */
+  private void refuseDuplicate(EdgeStream stream, NorthHeader header, PairingKey key, Decision decision,
+      int configVersion, long asked) {
+    LOG.warn("north {} ({}): match id {} is still in use on this connection; stream reset",
+        stream, header.taskId(), header.matchId());
+    stream.reset(DetourErrorCodes.PAIRING_FAILED);
+    publish(SessionEnded.of(header, decision, configVersion, key, 0, 0, millisSince(asked), "duplicate_match_id"));
+  }
+
+  private static long millisSince(long nanoTime) {
+    return (System.nanoTime() - nanoTime) / 1_000_000;
   }
 
   private void south(SouthHeader header, EdgeStream stream) {
@@ -251,7 +271,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     } finally {
       vertx.cancelTimer(timer);
     }
-    publish(SessionEnded.of(header, decision, configVersion, key, 0, 0, (System.nanoTime() - start) / 1_000_000,
+    publish(SessionEnded.of(header, decision, configVersion, key, 0, 0, millisSince(start),
         decision.action() == Action.BYPASS ? "bypassed" : "blocked"));
   }
 
