@@ -204,7 +204,7 @@ class LiveConfigTest {
     int adminPort = server.adminAddress().getPort();
     try (LogRecorder log = LogRecorder.of(ConfigWatcher.class)) {
       String moved = Files.readString(file).replace("port: 0\n  alpn", "port: " + freeUdpPort() + "\n  alpn")
-          .replace("admin:\n  port: 0", "admin:\n  port: 1") + BLOCK_EVIL;
+          .replace("admin:\n  port: 0", "admin:\n  port: 1\n  token: " + TOKEN) + BLOCK_EVIL;
       Files.writeString(dir.resolve("moved.tmp"), moved);
       Files.move(dir.resolve("moved.tmp"), file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       await().atMost(WAIT).until(() -> watcher.status().version() == 2);
@@ -213,7 +213,9 @@ class LiveConfigTest {
           "WARN config: quic changed; it takes effect at the next restart",
           "WARN config: admin (enabled, host, port; the token applies at once) changed; it takes effect at the next restart",
           "INFO config version 2 applied: new sessions use it, running sessions keep theirs");
-      JsonObject shown = new JsonObject(admin("/config").body());
+      // The token applies at once, on the listener that stays.
+      assertThat(admin("/config").statusCode()).isEqualTo(401);
+      JsonObject shown = new JsonObject(new AdminClient(server.adminAddress()).send("GET", "/config", TOKEN).body());
       assertThat(shown.getJsonArray("restart_pending").getList())
           .containsExactly("quic", "admin (enabled, host, port; the token applies at once)");
       // What needs a restart did not move; the policy did change.
@@ -225,6 +227,8 @@ class LiveConfigTest {
       }
     }
   }
+
+  private static final String TOKEN = "live-token-0123456789";
 
   private static int freeUdpPort() throws Exception {
     try (java.net.DatagramSocket socket = new java.net.DatagramSocket(0)) {

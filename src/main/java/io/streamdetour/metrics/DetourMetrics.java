@@ -91,7 +91,7 @@ public final class DetourMetrics {
     gauge("stream.detour.sessions.active", "Continued sessions relaying now", activeSessions);
     gauge("stream.detour.connections", "QUIC connections open", connections);
     gauge("stream.detour.config.version", "Version of the configuration in force (1 at start)", configVersion);
-    gauge("stream.detour.config.valid", "0 while the last configuration change was refused, else 1", configValid);
+    gauge("stream.detour.config.valid", "0 while the configuration file holds a change that was refused or cannot be read, else 1", configValid);
     gauge("stream.detour.capture.bytes", "Bytes of captured content counted against capture.max-total-bytes",
         captureBytes);
     // A function counter holds its object weakly (a gauge's supplier is held strongly): a
