@@ -285,9 +285,9 @@ public final class StreamDetourServer {
     return noSessionsWithin(CUT_SESSIONS_END).compose(v -> undeployAll());
   }
 
-  /** Completes once no continued session runs, or after {@code limit}. */
+  /** Completes once no continued session runs and every record is out, or after {@code limit}. */
   private Future<Void> noSessionsWithin(Duration limit) {
-    if (coordinator.activeSessions() == 0) {
+    if (coordinator.idle()) {
       return Future.succeededFuture();
     }
     long deadline = System.nanoTime() + limit.toNanos();
@@ -295,7 +295,7 @@ public final class StreamDetourServer {
     // No initial delay of 0: a timer that fires before setPeriodic returns cannot be cancelled
     // from its own handler (Vert.x 5.0.7 throws a NullPointerException and the stop hangs).
     vertx.setPeriodic(DRAIN_POLL_MILLIS, id -> {
-      if (coordinator.activeSessions() == 0 || System.nanoTime() >= deadline) {
+      if (coordinator.idle() || System.nanoTime() >= deadline) {
         vertx.cancelTimer(id);
         drained.complete();
       }

@@ -41,6 +41,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -62,6 +63,8 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   private final CaptureOpener capture;
   private final DetourMetrics metrics;
   private final Map<PairingKey, Session> sessions = new ConcurrentHashMap<>();
+  /** Ended sessions out of the map whose record is not published yet. */
+  private final AtomicInteger recording = new AtomicInteger();
   private final long idleSweepTimer;
   private volatile boolean draining;
 
@@ -81,9 +84,18 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     this.idleSweepTimer = vertx.setPeriodic(IDLE_SWEEP_MILLIS, id -> endIdleSessions());
   }
 
-  /** Continued sessions relaying right now; a session leaves once its record is published. */
+  /** Continued sessions relaying right now. */
   public int activeSessions() {
     return sessions.size();
+  }
+
+  /**
+   * No continued session runs and every ended one's record is published: what a stop waits
+   * for before the session log goes. The map is read first: a session leaves it only after
+   * it is counted in {@code recording}.
+   */
+  public boolean idle() {
+    return sessions.isEmpty() && recording.get() == 0;
   }
 
   /** The continued sessions running now. */
@@ -320,11 +332,16 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   }
 
   private void ended(Session session) {
-    // Published before it leaves the map: no running session left means every record is out.
-    publish(session.record());
-    sessions.remove(session.key(), session);
-    // A north that ended before its south came must not wait on in the pairing service.
-    vertx.eventBus().send(Addresses.PAIR_CANCEL, new PairingRequest(session.key(), PairingRequest.Half.NORTH));
+    // Counted before it leaves the map, until its record is out: see idle().
+    recording.incrementAndGet();
+    try {
+      sessions.remove(session.key(), session);
+      // A north that ended before its south came must not wait on in the pairing service.
+      vertx.eventBus().send(Addresses.PAIR_CANCEL, new PairingRequest(session.key(), PairingRequest.Half.NORTH));
+      publish(session.record());
+    } finally {
+      recording.decrementAndGet();
+    }
   }
 
   private void publish(SessionEnded record) {
