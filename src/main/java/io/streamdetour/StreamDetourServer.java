@@ -40,6 +40,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -58,10 +59,14 @@ public final class StreamDetourServer {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamDetourServer.class);
   private static final long DRAIN_POLL_MILLIS = 100;
+  /** How long cut sessions get to end (their streams are reset: normally milliseconds). */
+  private static final Duration CUT_SESSIONS_END = Duration.ofSeconds(5);
 
   private final Vertx vertx;
   /** What new sessions use; replaced whole when a valid change is loaded. */
   private final AtomicReference<AppliedConfig> config;
+  /** The configuration at start, which the listeners and files still follow. */
+  private final ServerConfig started;
   private final AtomicReference<Policy> policy;
   private final InspectorRegistry inspectors;
   private volatile TlsIdentity identity;
@@ -84,6 +89,7 @@ public final class StreamDetourServer {
       InspectorRegistry inspectors, PrometheusMeterRegistry registry, ClusterServices cluster) {
     this.vertx = vertx;
     this.config = new AtomicReference<>(new AppliedConfig(1, config));
+    this.started = config;
     this.policy = new AtomicReference<>(new Policy(config.policy()));
     this.inspectors = inspectors;
     this.identity = identity;
@@ -293,23 +299,13 @@ public final class StreamDetourServer {
     edge.stopAccepting();
     coordinator.stopAccepting();
     closeWatchers();
-    ServerConfig config = this.config.get().config();
-    long deadline = System.nanoTime() + config.shutdown().grace().toNanos();
-    Promise<Void> drained = Promise.promise();
-    vertx.setPeriodic(0, DRAIN_POLL_MILLIS, id -> {
-      if (coordinator.activeSessions() == 0 || System.nanoTime() >= deadline) {
-        vertx.cancelTimer(id);
-        drained.complete();
-      }
-    });
-    return drained.future().compose(v -> {
+    Duration grace = this.config.get().config().shutdown().grace();
+    return noSessionsWithin(grace).compose(v -> {
       int left = coordinator.activeSessions();
       if (left > 0) {
-        LOG.warn("shutdown: {} sessions still running after {} ms; cutting them", left,
-            config.shutdown().grace().toMillis());
-        coordinator.abortAll("server_shutdown", DetourErrorCodes.SERVER_SHUTDOWN);
+        LOG.warn("shutdown: {} sessions still running after {} ms; cutting them", left, grace.toMillis());
       }
-      return undeployAll();
+      return close();
     });
   }
 
@@ -318,7 +314,27 @@ public final class StreamDetourServer {
     edge.stopAccepting();
     coordinator.stopAccepting();
     coordinator.abortAll("server_shutdown", DetourErrorCodes.SERVER_SHUTDOWN);
-    return undeployAll();
+    // The cut sessions end on their relay threads, writing their capture index lines and
+    // publishing their records: the session log and the capture stay until they have.
+    return noSessionsWithin(CUT_SESSIONS_END).compose(v -> undeployAll());
+  }
+
+  /** Completes once no continued session runs and every record is out, or after {@code limit}. */
+  private Future<Void> noSessionsWithin(Duration limit) {
+    if (coordinator.idle()) {
+      return Future.succeededFuture();
+    }
+    long deadline = System.nanoTime() + limit.toNanos();
+    Promise<Void> drained = Promise.promise();
+    // No initial delay of 0: a timer that fires before setPeriodic returns cannot be cancelled
+    // from its own handler (Vert.x 5.0.7 throws a NullPointerException and the stop hangs).
+    vertx.setPeriodic(DRAIN_POLL_MILLIS, id -> {
+      if (coordinator.idle() || System.nanoTime() >= deadline) {
+        vertx.cancelTimer(id);
+        drained.complete();
+      }
+    });
+    return drained.future();
   }
 
   private static void closeQuietly(AutoCloseable closeable) {
@@ -378,6 +394,11 @@ public final class StreamDetourServer {
     @Override
     public JsonObject configSource() {
       return config.get().config().source();
+    }
+
+    @Override
+    public List<String> restartPending() {
+      return ConfigWatcher.restartOnlyChanges(started, config.get().config());
     }
 
     @Override

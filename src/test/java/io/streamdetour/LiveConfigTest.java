@@ -120,8 +120,14 @@ class LiveConfigTest {
       assertThat(client.runSession(evil.withExpectedAction(Action.BLOCK)).ok()).isTrue();
       assertThat(client.runSession(SessionSpec.continueWith(1024)).ok()).isTrue();
 
+      LogRecorder log = LogRecorder.of(ConfigWatcher.class);
       writeConfig(BLOCK_EVIL.replace("action: block", "action: forbid"));
       await().atMost(WAIT).until(() -> watcher.status().lastError() != null);
+      log.close();
+      // Every problem is logged with its key.
+      assertThat(log.lines()).contains(
+          "ERROR config change refused: policy.rules[0].action: must be continue, bypass or block, got 'forbid'",
+          "ERROR config change refused (1 problems); version 2 stays in force");
       assertThat(watcher.status().lastError())
           .contains("policy.rules[0].action: must be continue, bypass or block, got 'forbid'");
       assertThat(watcher.status().version()).isEqualTo(2);
@@ -161,6 +167,72 @@ class LiveConfigTest {
       await().atMost(WAIT).untilAsserted(() -> assertThat(Files.readAllLines(sessions)).last()
           .satisfies(line -> assertThat(new JsonObject(line).getInteger("config_version")).isEqualTo(3))
           .satisfies(line -> assertThat(new JsonObject(line).getString("action")).isEqualTo("bypass")));
+    }
+  }
+
+  @Test
+  void aFileThatCannotBeReadShowsInHealthUntilItIsPutBack() throws Exception {
+    Path file = writeConfig(BLOCK_EVIL);
+    String good = Files.readString(file);
+    ConfigWatcher watcher = start(file);
+    try (LogRecorder log = LogRecorder.of(ConfigWatcher.class)) {
+      writeConfig("policy: [not, a, map\n");
+      await().atMost(WAIT).until(() -> watcher.status().lastError() != null);
+      assertThat(watcher.status().lastError()).startsWith("the configuration cannot be read: ");
+      assertThat(watcher.status().version()).isEqualTo(1);
+      assertThat(admin("/health/ready").statusCode()).isEqualTo(503);
+      assertThat(PrometheusText.parse(admin("/metrics").body()).value("stream_detour_config_valid")).isZero();
+      Thread.sleep(1000); // several scans of the same broken file
+      assertThat(log.lines()).as("said once, not at every scan")
+          .filteredOn(l -> l.contains("cannot be read")).hasSize(1);
+
+      // Put back exactly as it was: no change to vertx-config, yet the error must clear.
+      Files.writeString(dir.resolve("good.tmp"), good);
+      Files.move(dir.resolve("good.tmp"), file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      await().atMost(WAIT).until(() -> watcher.status().lastError() == null);
+      assertThat(watcher.status().version()).isEqualTo(1);
+      assertThat(admin("/health/ready").statusCode()).isEqualTo(200);
+      assertThat(log.lines()).contains("INFO config: the file is valid again and unchanged from version 1");
+    }
+  }
+
+  @Test
+  void aChangeThatNeedsARestartSaysSoAndTheListenersStay() throws Exception {
+    Path file = writeConfig("");
+    ConfigWatcher watcher = start(file);
+    int quicPort = server.quicAddress().getPort();
+    int adminPort = server.adminAddress().getPort();
+    try (LogRecorder log = LogRecorder.of(ConfigWatcher.class)) {
+      String moved = Files.readString(file).replace("port: 0\n  alpn", "port: " + freeUdpPort() + "\n  alpn")
+          .replace("admin:\n  port: 0", "admin:\n  port: 1\n  token: " + TOKEN) + BLOCK_EVIL;
+      Files.writeString(dir.resolve("moved.tmp"), moved);
+      Files.move(dir.resolve("moved.tmp"), file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      await().atMost(WAIT).until(() -> watcher.status().version() == 2);
+
+      assertThat(log.lines()).contains(
+          "WARN config: quic changed; it takes effect at the next restart",
+          "WARN config: admin (enabled, host, port; the token applies at once) changed; it takes effect at the next restart",
+          "INFO config version 2 applied: new sessions use it, running sessions keep theirs");
+      // The token applies at once, on the listener that stays.
+      assertThat(admin("/config").statusCode()).isEqualTo(401);
+      JsonObject shown = new JsonObject(new AdminClient(server.adminAddress()).send("GET", "/config", TOKEN).body());
+      assertThat(shown.getJsonArray("restart_pending").getList())
+          .containsExactly("quic", "admin (enabled, host, port; the token applies at once)");
+      // What needs a restart did not move; the policy did change.
+      assertThat(server.quicAddress().getPort()).isEqualTo(quicPort);
+      assertThat(server.adminAddress().getPort()).isEqualTo(adminPort);
+      try (DetourClient client = client(server.tlsIdentity().generatedCertificate())) {
+        assertThat(client.runSession(SessionSpec.continueWith(0).withUpstream("evil.test:443")
+            .withExpectedAction(Action.BLOCK)).ok()).isTrue();
+      }
+    }
+  }
+
+  private static final String TOKEN = "live-token-0123456789";
+
+  private static int freeUdpPort() throws Exception {
+    try (java.net.DatagramSocket socket = new java.net.DatagramSocket(0)) {
+      return socket.getLocalPort();
     }
   }
 

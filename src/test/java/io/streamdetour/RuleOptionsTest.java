@@ -1,5 +1,7 @@
 package io.streamdetour;
 
+import io.streamdetour.admin.AdminClient;
+import io.streamdetour.admin.PrometheusText;
 import io.streamdetour.bus.SessionEnded;
 import io.streamdetour.config.ConfigException;
 import io.streamdetour.relay.Direction;
@@ -13,11 +15,13 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -118,6 +122,85 @@ class RuleOptionsTest {
       }
     }
   }
+
+  @Test
+  void theChunkThatPassesTheByteCapIsNeitherRelayedNorCaptured() throws Exception {
+    try (RunningServer server = RunningServer.start(withRules(rule("capped-watched", "capped.example",
+        new JsonObject().put("byte-cap", "1KiB").put("capture", true))))) {
+      Map<String, SessionEnded> ended = server.recordEndedSessions();
+      UUID task = UUID.randomUUID();
+      byte[] relayed = new byte[600];
+      new Random(3).nextBytes(relayed);
+      try (DetourClient client = client(server);
+          RawSession capped = continued(client, SessionSpec.continueWith(0).withTaskId(task)
+              .withUpstream("capped.example:443"))) {
+        capped.north().write(relayed);
+        assertThat(capped.north().read(relayed.length, WAIT)).isEqualTo(relayed);
+        capped.south().write(new byte[600]); // 1200 > 1024
+        StreamOutcome south = capped.south().awaitOutcome(WAIT);
+        assertThat(south.kind()).isEqualTo(StreamOutcome.Kind.RESET);
+        await().atMost(WAIT).until(() -> ended.containsKey(task.toString()));
+      }
+      JsonObject line = captureIndex(server).get(0);
+      assertThat(Files.readAllBytes(captureDir(server).resolve(line.getString("north_file")))).isEqualTo(relayed);
+      assertThat(line.getValue("south_file")).as("nothing went back on south").isNull();
+      assertThat(line.getLong("bytes_south")).isZero();
+    }
+  }
+
+  @Test
+  void aFullCaptureDiskStopsCaptureNeverTheRelay(@TempDir Path tmp) throws Exception {
+    Tmpfs disk = Tmpfs.mount(tmp.resolve("small-disk"), "size=64k");
+    try {
+      JsonObject config = withRules(rule("watched", "watched.example", new JsonObject().put("capture", true)));
+      config.put("capture", new JsonObject().put("dir", disk.path().resolve("capture").toString()));
+      try (RunningServer server = RunningServer.start(config)) {
+        Map<String, SessionEnded> ended = server.recordEndedSessions();
+        UUID task = UUID.randomUUID();
+        byte[] data = new byte[1 << 20];
+        new Random(11).nextBytes(data);
+        try (DetourClient client = client(server);
+            RawSession watched = continued(client, SessionSpec.continueWith(0).withTaskId(task)
+                .withUpstream("watched.example:443"))) {
+          watched.north().write(data);
+          watched.north().finish();
+          watched.south().write(data);
+          watched.south().finish();
+          assertThat(watched.north().readAll(WAIT)).isEqualTo(data);
+          assertThat(watched.south().readAll(WAIT)).isEqualTo(data);
+          await().atMost(WAIT).until(() -> ended.containsKey(task.toString()));
+        }
+        assertThat(ended.get(task.toString()).end()).isEqualTo("completed");
+        PrometheusText metrics = PrometheusText.parse(
+            new AdminClient(server.server.adminAddress()).get("/metrics").body());
+        assertThat(metrics.value("stream_detour_capture_errors_total")).isEqualTo(1);
+        assertThat(metrics.value("stream_detour_capture_bytes")).isPositive().isLessThanOrEqualTo(64 * 1024);
+        Path north;
+        try (var files = Files.list(captureDir(server))) {
+          north = files.filter(f -> f.toString().endsWith(".north")).findFirst().orElseThrow();
+        }
+        byte[] kept = Files.readAllBytes(north);
+        assertThat(kept).as("what was written before the disk filled").isEqualTo(Arrays.copyOf(data, kept.length));
+        // The index line may not fit on the full disk either; when it does, it says why capture stopped.
+        List<JsonObject> index = Files.exists(captureDir(server).resolve("index.jsonl")) ? captureIndex(server) : List.of();
+        if (!index.isEmpty()) {
+          assertThat(index).singleElement()
+              .satisfies(line -> assertThat(line.getString("error")).contains("No space left on device"));
+        }
+      }
+    } finally {
+      assertThat(disk.unmount()).as("unmounted: no capture file left open").isTrue();
+    }
+  }
+
+  private static Path captureDir(RunningServer server) {
+    return Path.of(server.server.config().capture().dir());
+  }
+
+  private static List<JsonObject> captureIndex(RunningServer server) throws Exception {
+    return Files.readAllLines(captureDir(server).resolve("index.jsonl")).stream().map(JsonObject::new).toList();
+  }
+
 
   @Test
   void captureHoldsExactlyWhatWasRelayedAndTheAuditFileTheSession() throws Exception {

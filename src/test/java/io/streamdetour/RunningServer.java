@@ -14,14 +14,17 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /** A whole server on 127.0.0.1 and an ephemeral UDP port, with its own Vert.x, for one test class. */
 public final class RunningServer implements AutoCloseable {
@@ -51,6 +54,7 @@ public final class RunningServer implements AutoCloseable {
       return new RunningServer(vertx, server, dir);
     } catch (Exception e) {
       vertx.close().await(10, TimeUnit.SECONDS);
+      deleteRecursively(dir);
       throw e;
     }
   }
@@ -127,7 +131,24 @@ public final class RunningServer implements AutoCloseable {
     try {
       server.close().await(30, TimeUnit.SECONDS);
     } finally {
+      closeVertx();
+    }
+  }
+
+  /** For a test that stopped the server itself: closes Vert.x and removes the server's files. */
+  public void closeVertx() throws Exception {
+    try {
       vertx.close().await(30, TimeUnit.SECONDS);
+    } finally {
+      deleteRecursively(dir);
+    }
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
     }
   }
 }

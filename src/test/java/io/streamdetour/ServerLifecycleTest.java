@@ -21,6 +21,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import tech.kwik.core.ConnectionTerminatedEvent;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -81,7 +82,20 @@ class ServerLifecycleTest {
       ConnectionTerminatedEvent closed = running.connection().awaitClosed(WAIT).orElseThrow();
       assertThat(closed.applicationErrorCode()).isEqualTo(DetourErrorCodes.SERVER_SHUTDOWN);
     } finally {
-      server.vertx.close().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      server.closeVertx();
+    }
+  }
+
+  @Test
+  void aGracefulStopWithNoSessionRunningCompletes() throws Exception {
+    // Three times: a drain timer that fired before it was armed once left the stop hanging.
+    for (int i = 0; i < 3; i++) {
+      RunningServer server = RunningServer.start(acceptingTestAlpn());
+      try {
+        server.server.shutdown().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      } finally {
+        server.closeVertx();
+      }
     }
   }
 
@@ -101,7 +115,7 @@ class ServerLifecycleTest {
       assertThat(session.north().readAll(WAIT)).isEmpty();
       stopped.await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
     } finally {
-      server.vertx.close().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      server.closeVertx();
     }
   }
 
@@ -116,7 +130,39 @@ class ServerLifecycleTest {
       await().atMost(WAIT).until(() -> !ended.isEmpty());
       assertThat(ended.get(0).end()).isEqualTo("server_shutdown");
     } finally {
-      server.vertx.close().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      server.closeVertx();
+    }
+  }
+
+  @Test
+  void sessionsCutByAStopStillGetTheirSessionLogAndCaptureIndexLines() throws Exception {
+    RunningServer server = RunningServer.start(acceptingTestAlpn()
+        .put("shutdown", new JsonObject().put("grace", "0s"))
+        .put("policy", new JsonObject().put("rules", new JsonArray().add(new JsonObject()
+            .put("name", "capture-all").put("action", "continue").put("match", new JsonObject())
+            .put("options", new JsonObject().put("capture", true))))));
+    Path sessionLog = Path.of(server.server.config().audit().file());
+    Path index = Path.of(server.server.config().capture().dir()).resolve("index.jsonl");
+    Set<String> tasks = new java.util.HashSet<>();
+    try (DetourClient client = client(server)) {
+      List<RawSession> running = new java.util.ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        UUID task = UUID.randomUUID();
+        tasks.add(task.toString());
+        RawSession session = continued(client, task);
+        running.add(session);
+        session.north().write("captured".getBytes());
+        session.north().read(8, WAIT);
+      }
+      server.server.shutdown().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      // Read before Vert.x closes: the stop itself must have waited for the lines.
+      assertThat(java.nio.file.Files.readAllLines(sessionLog)).map(l -> new JsonObject(l).getString("task_id"))
+          .containsExactlyInAnyOrderElementsOf(tasks);
+      assertThat(java.nio.file.Files.readAllLines(index)).map(l -> new JsonObject(l).getString("task_id"))
+          .containsExactlyInAnyOrderElementsOf(tasks);
+      running.forEach(RawSession::close);
+    } finally {
+      server.closeVertx();
     }
   }
 
@@ -144,7 +190,8 @@ class ServerLifecycleTest {
   @Test
   void withoutAnAnswerFromThePolicyTheFallbackDecides() throws Exception {
     try (RunningServer server = RunningServer.start(acceptingTestAlpn().put("decision",
-        new JsonObject().put("timeout", "200ms").put("fallback", "block")))) {
+        new JsonObject().put("timeout", "200ms").put("fallback", "block")));
+        LogRecorder log = LogRecorder.of(io.streamdetour.session.SessionCoordinator.class)) {
       undeployPolicy(server);
       try (DetourClient client = client(server)) {
         // No policy at all: the request fails at once.
@@ -164,11 +211,29 @@ class ServerLifecycleTest {
         assertThat(fallbacks(server, "timeout")).isEqualTo(1);
         assertThat(fallbacks(server, "error")).isEqualTo(2);
       }
+      // Each fallback is logged, saying why.
+      assertThat(log.messages()).filteredOn(m -> m.contains("fallback BLOCK")).satisfiesExactly(
+          m -> assertThat(m).contains("the policy failed (No handlers for address stream-detour.policy.decide)"),
+          m -> assertThat(m).contains("the policy failed (broken)"),
+          m -> assertThat(m).contains("no decision within 200 ms"));
     }
   }
 
   @Test
   void aNorthThatGoesAwayBeforeItsReplyEndsItsSession() throws Exception {
+    SessionEnded record = northGoneBeforeTheReply(Action.CONTINUE);
+    assertThat(record.end()).isEqualTo("reply_failed");
+  }
+
+  @Test
+  void aBlockThatCannotBeRepliedIsStillRecorded() throws Exception {
+    SessionEnded record = northGoneBeforeTheReply(Action.BLOCK);
+    assertThat(record.end()).isEqualTo("reply_failed");
+    assertThat(record.action()).isEqualTo("block");
+  }
+
+  /** The client resets its north while the policy thinks; the decision then comes. */
+  private static SessionEnded northGoneBeforeTheReply(Action decided) throws Exception {
     try (RunningServer server = RunningServer.start(acceptingTestAlpn())) {
       List<SessionEnded> ended = new CopyOnWriteArrayList<>();
       server.vertx.eventBus().<SessionEnded>consumer(Addresses.SESSION_ENDED, m -> ended.add(m.body()));
@@ -176,7 +241,7 @@ class ServerLifecycleTest {
       var asked = new java.util.concurrent.CountDownLatch(1);
       server.vertx.eventBus().consumer(Addresses.DECIDE, m -> {
         asked.countDown();
-        server.vertx.setTimer(500, id -> m.reply(new Decision(Action.CONTINUE, "slow")));
+        server.vertx.setTimer(500, id -> m.reply(new Decision(decided, "slow")));
       });
       try (DetourClient client = client(server); RawSession session = client.openRaw()) {
         session.writeNorthHeader(SessionSpec.continueWith(0));
@@ -185,9 +250,34 @@ class ServerLifecycleTest {
         session.north().reset(0x101);
         session.north().abortReading(0x101);
         await().atMost(WAIT).until(() -> !ended.isEmpty());
-        assertThat(ended.get(0).end()).isEqualTo("reply_failed");
         assertThat(server.server.activeSessions()).isZero();
+        Thread.sleep(200); // no second record
+        assertThat(ended).hasSize(1);
+        return ended.get(0);
       }
+    }
+  }
+
+  @Test
+  void aContinuedNorthReusingARunningSessionsMatchIdIsRefusedAndRecorded() throws Exception {
+    try (RunningServer server = RunningServer.start(acceptingTestAlpn());
+        DetourClient client = DetourSessionsTest.client(server, builder -> builder.connections(1));
+        RawSession running = continued(client, UUID.randomUUID());
+        RawSession reusing = client.openRaw()) {
+      java.util.Map<String, SessionEnded> ended = server.recordEndedSessions();
+      assertThat(reusing.connection()).isSameAs(running.connection());
+      UUID task = UUID.randomUUID();
+      reusing.north().write(reusing.northHeader(SessionSpec.continueWith(0).withTaskId(task))
+          .withMatchId(running.matchId()).encode());
+
+      assertThat(reusing.north().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
+      await().atMost(WAIT).until(() -> ended.containsKey(task.toString()));
+      assertThat(ended.get(task.toString()).end()).isEqualTo("duplicate_match_id");
+      // The session that had the match id first runs on.
+      byte[] data = "still mine".getBytes();
+      running.north().write(data);
+      assertThat(running.north().read(data.length, WAIT)).isEqualTo(data);
+      assertThat(server.server.activeSessions()).isEqualTo(1);
     }
   }
 
@@ -312,6 +402,42 @@ class ServerLifecycleTest {
       assertThat(ended.get(0).end()).isEqualTo("north_reset");
       assertThat(server.server.activeSessions()).isZero();
       assertThat(client.runSession(SessionSpec.continueWith(0)).ok()).isTrue();
+    }
+  }
+
+  @Test
+  void aNorthWhoseSouthNeverComesIsEndedAndCountedAndItsInspectorsCloseOffTheEventLoop() throws Exception {
+    InspectorRegistry inspectors = new InspectorRegistry();
+    java.util.concurrent.CompletableFuture<String> closedOn = new java.util.concurrent.CompletableFuture<>();
+    inspectors.register("close-probe", header -> new Inspector() {
+      @Override
+      public Buffer inspect(Direction direction, Buffer data) {
+        return data;
+      }
+
+      @Override
+      public void close() {
+        closedOn.complete((io.vertx.core.Context.isOnEventLoopThread() ? "event loop " : "")
+            + Thread.currentThread());
+      }
+    });
+    try (RunningServer server = RunningServer.start(acceptingTestAlpn()
+        .put("pairing", new JsonObject().put("timeout", "2s"))
+        .put("relay", new JsonObject().put("inspectors", new JsonArray().add("close-probe"))), inspectors);
+        DetourClient client = client(server);
+        RawSession session = client.openRaw()) {
+      java.util.Map<String, SessionEnded> ended = server.recordEndedSessions();
+      UUID task = UUID.randomUUID();
+      session.writeNorthHeader(SessionSpec.continueWith(0).withTaskId(task));
+      assertThat(session.readReply(WAIT).action()).isEqualTo(Action.CONTINUE);
+      // North ends at once; south is never opened: the pairing timer ends the session.
+      session.north().finish();
+      assertThat(session.north().readAll(WAIT)).isEmpty();
+      await().atMost(WAIT).until(() -> ended.containsKey(task.toString()));
+      assertThat(ended.get(task.toString()).end()).isEqualTo("south_missing");
+      assertThat(closedOn.get(10, TimeUnit.SECONDS)).doesNotStartWith("event loop");
+      assertThat(server.server.meterRegistry().get("stream.detour.pairing.timeouts").counter().count()).isEqualTo(1);
+      assertThat(server.server.activeSessions()).isZero();
     }
   }
 

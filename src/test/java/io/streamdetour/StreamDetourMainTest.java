@@ -1,6 +1,7 @@
 package io.streamdetour;
 
 import io.streamdetour.testclient.DetourClient;
+import io.streamdetour.testclient.SessionResult;
 import io.streamdetour.testclient.SessionSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +68,9 @@ class StreamDetourMainTest {
       }
       Path ca = dir.resolve("run").resolve("stream-detour-ca.pem");
       assertThat(snippet).contains("  QUIC (g3proxy detour)  udp 127.0.0.1:" + port + ", no ALPN or [g3-detour]",
-          "  session log            ./logs/sessions.log");
+          "  configuration          embedded defaults, version 1, watched every 5000 ms",
+          "  session log            ./logs/sessions.log",
+          "  policy                 0 rules, default continue");
       assertThat(snippet).anyMatch(l -> l.matches("  admin API +http://127\\.0\\.0\\.1:\\d+/ .*"));
       assertThat(snippet).containsSubsequence(
           "stream_detour_service:",
@@ -76,7 +79,8 @@ class StreamDetourMainTest {
           "    ca_certificate: " + ca.toRealPath(),
           "  tls_name: localhost");
       try (DetourClient client = DetourClient.builder("127.0.0.1", port).caCertificate(ca).serverName("localhost").build()) {
-        assertThat(client.runSession(SessionSpec.continueWith(100_000)).ok()).isTrue();
+        SessionResult result = client.runSession(SessionSpec.continueWith(100_000));
+        assertThat(result.ok()).as("%s", result).isTrue();
       }
       Path sessionLog = dir.resolve("logs").resolve("sessions.log");
       await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(sessionLog) && Files.size(sessionLog) > 0);

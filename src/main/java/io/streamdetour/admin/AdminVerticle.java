@@ -191,22 +191,34 @@ public final class AdminVerticle extends VerticleBase {
     json(ctx, 200, new JsonObject()
         .put("version", node.configVersion())
         .put("last_error", node.configError())
+        .put("restart_pending", new JsonArray(node.restartPending()))
         .put("config", redact(node.configSource())));
   }
 
+  /** A copy with the value of every secret key replaced, in objects at any depth, lists included. */
   static JsonObject redact(JsonObject source) {
     JsonObject copy = new JsonObject();
     for (Map.Entry<String, Object> entry : source) {
       Object value = entry.getValue();
-      if (value instanceof JsonObject child) {
-        copy.put(entry.getKey(), redact(child));
-      } else if (SECRET.matcher(entry.getKey()).matches() && value != null && !String.valueOf(value).isEmpty()) {
+      if (SECRET.matcher(entry.getKey()).matches() && value != null && !String.valueOf(value).isEmpty()) {
         copy.put(entry.getKey(), REDACTED);
       } else {
-        copy.put(entry.getKey(), value);
+        copy.put(entry.getKey(), redactValue(value));
       }
     }
     return copy;
+  }
+
+  private static Object redactValue(Object value) {
+    if (value instanceof JsonObject object) {
+      return redact(object);
+    }
+    if (value instanceof JsonArray array) {
+      JsonArray copy = new JsonArray();
+      array.forEach(item -> copy.add(redactValue(item)));
+      return copy;
+    }
+    return value;
   }
 
   private static void json(RoutingContext ctx, int status, JsonObject body) {

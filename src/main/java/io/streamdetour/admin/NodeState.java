@@ -22,6 +22,9 @@ public interface NodeState {
   /** The configuration in force as loaded (defaults, file, overrides), secrets included. */
   JsonObject configSource();
 
+  /** The keys of {@link #configSource} changed since start that wait for a restart. */
+  List<String> restartPending();
+
   /** The admin token in force now (empty: none). */
   String adminToken();
 

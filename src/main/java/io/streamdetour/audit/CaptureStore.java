@@ -13,8 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -30,9 +32,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Captured content must not fill the disk the server runs on, so bytes are capped per session
  * and in total; the total starts from the capture files already in the directory, so a restart
- * does not reset it. It only grows while the store runs: files removed meanwhile count until the
- * next start. Capture is a side job: a full or read-only disk stops a session's capture with an
- * error logged once, and never reaches the relay.
+ * does not reset it. When the total cap refuses bytes, the directory is counted again (at most
+ * once per {@link #RECOUNT_INTERVAL}), so capture files an operator removed make room. The index
+ * is not counted. Capture is a side job: a full or read-only disk stops a session's capture
+ * with an error logged once, and never reaches the relay.
  *
  * <p>Thread-safe: sessions capture concurrently. Blocking file IO happens on the session's
  * relay thread, never in the constructor or {@link #open}.
@@ -40,6 +43,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class CaptureStore {
 
   static final String INDEX = "index.jsonl";
+  /** The least time between two counts of the directory once the total cap is reached. */
+  static final Duration RECOUNT_INTERVAL = Duration.ofSeconds(10);
 
   /** One logger for the store and its sessions, for operators to route capture problems. */
   static final Logger LOG = LoggerFactory.getLogger(CaptureStore.class);
@@ -50,13 +55,20 @@ public final class CaptureStore {
   private final Path dir;
   private final long maxSessionBytes;
   private final long maxTotalBytes;
+  private final long recountIntervalNanos;
+  /** Bytes reserved against the total cap: written, or being written ({@link #inFlight}). */
   private final AtomicLong total = new AtomicLong();
+  /** Bytes reserved whose write has not returned yet. */
+  private final AtomicLong inFlight = new AtomicLong();
   private final AtomicLong sequence = new AtomicLong();
   private final AtomicLong errors = new AtomicLong();
   private final AtomicBoolean totalCapWarned = new AtomicBoolean();
   private final ReentrantLock prepareLock = new ReentrantLock();
   private final ReentrantLock indexLock = new ReentrantLock();
+  private final ReentrantLock recountLock = new ReentrantLock();
   private volatile boolean prepared;
+  /** {@link System#nanoTime} from which the directory may be counted again; guarded by recountLock. */
+  private long nextRecount;
 
   /**
    * Touches no file: the directory is created, and its existing captures counted, when the first
@@ -66,6 +78,10 @@ public final class CaptureStore {
    * @param maxTotalBytes the most bytes of capture files in {@code dir}
    */
   public CaptureStore(Path dir, long maxSessionBytes, long maxTotalBytes) {
+    this(dir, maxSessionBytes, maxTotalBytes, RECOUNT_INTERVAL);
+  }
+
+  CaptureStore(Path dir, long maxSessionBytes, long maxTotalBytes, Duration recountInterval) {
     this.dir = Objects.requireNonNull(dir, "dir");
     if (maxSessionBytes < 0 || maxTotalBytes < 0) {
       throw new IllegalArgumentException("capture caps must not be negative: per session "
@@ -73,6 +89,8 @@ public final class CaptureStore {
     }
     this.maxSessionBytes = maxSessionBytes;
     this.maxTotalBytes = maxTotalBytes;
+    this.recountIntervalNanos = recountInterval.toNanos();
+    this.nextRecount = System.nanoTime();
   }
 
   /**
@@ -130,7 +148,11 @@ public final class CaptureStore {
     long bytes = 0;
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.{north,south}")) {
       for (Path file : files) {
-        bytes += Files.size(file);
+        try {
+          bytes += Files.size(file);
+        } catch (NoSuchFileException removedMeanwhile) {
+          // an operator cleaning up while we count
+        }
       }
     } catch (DirectoryIteratorException e) {
       throw e.getCause();
@@ -139,22 +161,72 @@ public final class CaptureStore {
   }
 
   /**
-   * Counts {@code bytes} against the total cap, or refuses them all when they do not fit. The
-   * first refusal is logged; the next is logged again only after bytes were released.
+   * Counts {@code bytes} against the total cap, or refuses them all when they do not fit even
+   * after counting the directory again. The first refusal is logged; the next is logged again
+   * only after bytes were released. Reserved bytes are settled ({@link #settle}) once written.
    */
   boolean reserve(long bytes) {
+    if (tryReserve(bytes) || recount() && tryReserve(bytes)) {
+      inFlight.addAndGet(bytes);
+      return true;
+    }
+    if (totalCapWarned.compareAndSet(false, true)) {
+      LOG.warn("capture total cap of {} bytes reached in {}: sessions stop capturing until space frees",
+          maxTotalBytes, dir);
+    }
+    return false;
+  }
+
+  private boolean tryReserve(long bytes) {
     long now;
     do {
       now = total.get();
       if (bytes > maxTotalBytes - now) {
-        if (totalCapWarned.compareAndSet(false, true)) {
-          LOG.warn("capture total cap of {} bytes reached in {}: sessions stop capturing until space frees",
-              maxTotalBytes, dir);
-        }
         return false;
       }
     } while (!total.compareAndSet(now, now + bytes));
     return true;
+  }
+
+  /**
+   * Counts the capture files again, when the last count is old enough, so what an operator
+   * removed no longer counts. Bytes being written while counting may count twice, never not at
+   * all: the total errs towards the cap, and the next count corrects it.
+   *
+   * @return whether the count freed bytes
+   */
+  private boolean recount() {
+    if (!recountLock.tryLock()) {
+      return false; // another session is counting right now
+    }
+    try {
+      long now = System.nanoTime();
+      if (now - nextRecount < 0) {
+        return false;
+      }
+      nextRecount = now + recountIntervalNanos;
+      long counted = total.get();
+      long writingBefore = inFlight.get();
+      long onDisk = existingBytes();
+      long recounted = onDisk + writingBefore + inFlight.get();
+      total.addAndGet(recounted - counted);
+      if (recounted < counted) {
+        LOG.info("capture directory {} counted again: {} bytes freed", dir, counted - recounted);
+        totalCapWarned.set(false);
+        return true;
+      }
+      return false;
+    } catch (IOException e) {
+      LOG.warn("capture directory {} could not be counted again: {}", dir, e.toString());
+      return false;
+    } finally {
+      recountLock.unlock();
+    }
+  }
+
+  /** Reserved bytes whose write returned: those that were not written are {@link #release}d. */
+  void settle(long reserved) {
+    inFlight.addAndGet(-reserved);
   }
 
   /** Gives back reserved bytes that were not written. */

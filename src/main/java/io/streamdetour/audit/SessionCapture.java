@@ -131,6 +131,10 @@ final class SessionCapture implements Inspector {
         store.release(bytes.remaining());
       }
       fail(path, e);
+    } finally {
+      if (reserved) {
+        store.settle(length);
+      }
     }
   }
 

@@ -33,6 +33,8 @@ public final class ConfigWatcher implements AutoCloseable {
   private final ConfigRetriever retriever;
   private final Applier apply;
   private final AtomicReference<Status> status;
+  /** The last scan could not read or parse the file. */
+  private volatile boolean unreadable;
 
   private ConfigWatcher(ConfigRetriever retriever, ServerConfig initial, Applier apply) {
     this.retriever = retriever;
@@ -51,7 +53,16 @@ public final class ConfigWatcher implements AutoCloseable {
     }
     ConfigRetriever retriever = ConfigLoader.retriever(vertx, file, period);
     ConfigWatcher watcher = new ConfigWatcher(retriever, initial, apply);
-    retriever.listen(change -> watcher.changed(change.getNewConfiguration()));
+    // The stream rather than listen(): it also tells of a file that cannot be read or parsed.
+    retriever.configStream().exceptionHandler(watcher::unreadable).handler(watcher::changed);
+    // After a failed scan, a file put back as it was is no change to vertx-config, which then
+    // says nothing: until a read succeeds, each scan reads the file once more in full, and
+    // getConfig() hands the result to the stream whether it changed or not.
+    retriever.setBeforeScanHandler(v -> {
+      if (watcher.unreadable) {
+        retriever.getConfig();
+      }
+    });
     return watcher;
   }
 
@@ -59,7 +70,19 @@ public final class ConfigWatcher implements AutoCloseable {
     return status.get();
   }
 
+  /** The file cannot be read or parsed: the configuration in force stays, and says why. */
+  void unreadable(Throwable cause) {
+    unreadable = true;
+    Status current = status.get();
+    String error = "the configuration cannot be read: " + cause.getMessage();
+    if (!error.equals(current.lastError())) {
+      LOG.error("config change refused: {}; version {} stays in force", error, current.version());
+      status.set(new Status(current.version(), current.config(), error));
+    }
+  }
+
   void changed(JsonObject json) {
+    unreadable = false;
     Status current = status.get();
     ServerConfig next;
     try {
@@ -86,7 +109,7 @@ public final class ConfigWatcher implements AutoCloseable {
   }
 
   /** Keys read only at start-up: the listeners, TLS identity sources, header limits, pairing, instances, files. */
-  static List<String> restartOnlyChanges(ServerConfig before, ServerConfig after) {
+  public static List<String> restartOnlyChanges(ServerConfig before, ServerConfig after) {
     List<String> changed = new ArrayList<>();
     if (!Objects.equals(before.quic(), after.quic())) {
       changed.add("quic");

@@ -17,6 +17,7 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -28,7 +29,12 @@ import java.util.function.Supplier;
 public final class DetourMetrics {
 
   /** The protocols g3proxy detours; their counters exist from the start, at zero. */
-  private static final String[] PROTOCOLS = {"http_2", "websocket", "smtp", "imap"};
+  private static final List<String> PROTOCOLS = List.of("http_2", "websocket", "smtp", "imap");
+  /**
+   * The protocol label of any other value a peer sends: one series per string a peer makes up
+   * would grow the registry without bound.
+   */
+  static final String OTHER_PROTOCOL = "other";
 
   private final MeterRegistry registry;
   private final Counter bytesNorth;
@@ -98,10 +104,13 @@ public final class DetourMetrics {
     gauge("stream.detour.sessions.active", "Continued sessions relaying now", activeSessions);
     gauge("stream.detour.connections", "QUIC connections open", connections);
     gauge("stream.detour.config.version", "Version of the configuration in force (1 at start)", configVersion);
-    gauge("stream.detour.config.valid", "0 while the last configuration change was refused, else 1", configValid);
+    gauge("stream.detour.config.valid", "0 while the configuration file holds a change that was refused or cannot be read, else 1", configValid);
     gauge("stream.detour.capture.bytes", "Bytes of captured content counted against capture.max-total-bytes",
         captureBytes);
-    FunctionCounter.builder("stream.detour.capture.errors", captureErrors, c -> c.get().doubleValue())
+    // A function counter holds its object weakly (a gauge's supplier is held strongly): a
+    // supplier of its own would be collected and the counter would stay at its last value.
+    // The registry lives as long as anything scrapes it.
+    FunctionCounter.builder("stream.detour.capture.errors", registry, r -> captureErrors.get().doubleValue())
         .description("Sessions whose capture stopped on a write error (disk full, read-only, ...)")
         .register(registry);
   }
@@ -111,7 +120,7 @@ public final class DetourMetrics {
   }
 
   public void decided(String protocol, Action action, Duration latency) {
-    sessions(protocol, action).increment();
+    sessions(PROTOCOLS.contains(protocol) ? protocol : OTHER_PROTOCOL, action).increment();
     decisionLatency.record(latency);
   }
 

@@ -30,7 +30,11 @@ public final class StreamRelay {
 
   /** Told of every chunk received, from the relay thread. */
   public interface Progress {
-    void received(Direction direction, int bytes);
+    /**
+     * @return false when the session was cut meanwhile (or by this chunk): the chunk is dropped,
+     *     neither inspected nor sent, so inspectors and capture see only what was relayed
+     */
+    boolean received(Direction direction, int bytes);
   }
 
   private StreamRelay() {}
@@ -64,7 +68,9 @@ public final class StreamRelay {
         }
         return writable ? Outcome.FINISHED : Outcome.PEER_STOPPED;
       }
-      progress.received(direction, n);
+      if (!progress.received(direction, n)) {
+        writable = false;
+      }
       if (writable) {
         writable = forward(stream, chain, direction, buffer, n);
       }

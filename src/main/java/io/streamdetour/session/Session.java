@@ -15,6 +15,7 @@ import io.streamdetour.pairing.PairingClient;
 import io.streamdetour.relay.Direction;
 import io.streamdetour.relay.InspectorChain;
 import io.streamdetour.relay.StreamRelay;
+import io.vertx.core.Context;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -105,7 +106,7 @@ final class Session implements StreamRelay.Progress {
   }
 
   @Override
-  public void received(Direction direction, int bytes) {
+  public boolean received(Direction direction, int bytes) {
     lastActivityNanos = System.nanoTime();
     metrics.received(direction, bytes);
     // One relay thread writes each counter; readers only need a recent value.
@@ -120,6 +121,7 @@ final class Session implements StreamRelay.Progress {
     if (total > decision.options().byteCap()) {
       abort("byte_cap", DetourErrorCodes.LIMIT_EXCEEDED);
     }
+    return endReason.get() == null;
   }
 
   /** @return false when the session already ended: the caller then cuts the south stream. */
@@ -164,9 +166,19 @@ final class Session implements StreamRelay.Progress {
 
   private void countDown() {
     if (openDirections.decrementAndGet() == 0) {
-      inspectors.close();
-      onEnd.accept(this);
+      if (Context.isOnEventLoopThread()) {
+        // An abort (cut, idle sweep, pairing timeout) counted the last direction down on an
+        // event loop; closing the inspectors may write files (the capture's index line).
+        Thread.ofVirtual().name("session-end-" + key).start(this::end);
+      } else {
+        end();
+      }
     }
+  }
+
+  private void end() {
+    inspectors.close();
+    onEnd.accept(this);
   }
 
   RunningSession view(String node) {

@@ -43,6 +43,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -68,6 +69,8 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   private final SessionLimits limits;
   private final String nodeId;
   private final Map<PairingKey, Session> sessions = new ConcurrentHashMap<>();
+  /** Ended sessions out of the map whose record is not published yet. */
+  private final AtomicInteger recording = new AtomicInteger();
   private final long idleSweepTimer;
   private volatile boolean draining;
 
@@ -95,6 +98,15 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     return sessions.size();
   }
 
+  /**
+   * No continued session runs and every ended one's record is published: what a stop waits
+   * for before the session log goes. The map is read first: a session leaves it only after
+   * it is counted in {@code recording}.
+   */
+  public boolean idle() {
+    return sessions.isEmpty() && recording.get() == 0;
+  }
+
   /** The continued sessions running now. */
   public List<RunningSession> sessions() {
     return sessions.values().stream().map(s -> s.view(nodeId)).toList();
@@ -108,7 +120,8 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   public int cut(String taskId, String reason) {
     int cut = 0;
     for (Session session : sessions.values()) {
-      if (session.header().taskId().toString().equalsIgnoreCase(taskId)) {
+      // An ended session waits in the map only while its record is written: nothing to cut.
+      if (!session.ended() && session.header().taskId().toString().equalsIgnoreCase(taskId)) {
         LOG.info("session {} (task {}): cut: {}", session.key(), taskId, reason);
         session.abort(reason, DetourErrorCodes.CUT_BY_OPERATOR);
         cut++;
@@ -155,7 +168,16 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     if (decision.action() != Action.CONTINUE) {
       if (reply(stream, header, decision)) {
         endUndetoured(stream, header, key, decision, applied.version(), snapshot.header().timeout());
+      } else {
+        publish(SessionEnded.of(header, decision, applied.version(), key, 0, 0, millisSince(asked), "reply_failed"));
       }
+      return;
+    }
+    // Checked before the inspectors are made: a capture opened here would index a session
+    // that never ran. putIfAbsent below still decides a race.
+    if (sessions.containsKey(key)) {
+      admission.release().run();
+      refuseDuplicate(stream, header, key, decision, applied.version(), asked);
       return;
     }
     PairingClient.Route route = pairing.route(key);
@@ -171,11 +193,9 @@ public final class SessionCoordinator implements DecodedStreamHandler {
         inspectorsFor(header, stream.connectionId(), decision, snapshot.relay()), metrics, this::ended, route,
         admission.release());
     if (sessions.putIfAbsent(key, session) != null) {
-      LOG.warn("north {} ({}): match id {} is still in use on this connection; stream reset",
-          stream, header.taskId(), header.matchId());
-      stream.reset(DetourErrorCodes.PAIRING_FAILED);
       session.inspectors().close();
       admission.release().run();
+      refuseDuplicate(stream, header, key, decision, applied.version(), asked);
       return;
     }
     // Registered before the reply goes out: g3proxy opens south only after reading it.
@@ -187,6 +207,19 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     }
     session.directionEnded(Direction.NORTH,
         StreamRelay.pump(stream, Direction.NORTH, session.inspectors(), session.relay().bufferBytes(), session));
+  }
+
+  /** A second continued north with the match id of a running session: g3proxy never does that. */
+  private void refuseDuplicate(EdgeStream stream, NorthHeader header, PairingKey key, Decision decision,
+      int configVersion, long asked) {
+    LOG.warn("north {} ({}): match id {} is still in use on this connection; stream reset",
+        stream, header.taskId(), header.matchId());
+    stream.reset(DetourErrorCodes.PAIRING_FAILED);
+    publish(SessionEnded.of(header, decision, configVersion, key, 0, 0, millisSince(asked), "duplicate_match_id"));
+  }
+
+  private static long millisSince(long nanoTime) {
+    return (System.nanoTime() - nanoTime) / 1_000_000;
   }
 
   private void south(SouthHeader header, EdgeStream stream) {
@@ -281,7 +314,7 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     } finally {
       vertx.cancelTimer(timer);
     }
-    publish(SessionEnded.of(header, decision, configVersion, key, 0, 0, (System.nanoTime() - start) / 1_000_000,
+    publish(SessionEnded.of(header, decision, configVersion, key, 0, 0, millisSince(start),
         decision.action() == Action.BYPASS ? "bypassed" : "blocked"));
   }
 
@@ -337,11 +370,17 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   }
 
   private void ended(Session session) {
-    sessions.remove(session.key(), session);
-    session.releaseLimits().run();
-    // A north that ended before its south came must not wait on in the pairing service.
-    pairing.cancel(session.pairingRoute(), session.key(), PairingRequest.Half.NORTH);
-    publish(session.record());
+    // Counted before it leaves the map, until its record is out: see idle().
+    recording.incrementAndGet();
+    try {
+      sessions.remove(session.key(), session);
+      session.releaseLimits().run();
+      // A north that ended before its south came must not wait on in the pairing service.
+      pairing.cancel(session.pairingRoute(), session.key(), PairingRequest.Half.NORTH);
+      publish(session.record());
+    } finally {
+      recording.decrementAndGet();
+    }
   }
 
   /** To this node's session log (and local listeners) only: records do not cross the cluster. */

@@ -96,6 +96,7 @@ class AdminApiTest {
       }
       assertThat(client.runSession(SessionSpec.continueWith(0).withProtocol("smtp").withUpstream("example.org:25")
           .withExpectedAction(Action.BLOCK)).ok()).isTrue();
+      assertThat(client.runSession(SessionSpec.continueWith(0).withProtocol("gopher")).ok()).isTrue();
       try (RawSession bad = client.openRaw()) {
         bad.north().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         assertThat(bad.north().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
@@ -108,7 +109,10 @@ class AdminApiTest {
             .isEqualTo(1);
         assertThat(delta(before, after, "stream_detour_relay_bytes_total", "direction", "north")).isEqualTo(20_000);
         assertThat(delta(before, after, "stream_detour_relay_bytes_total", "direction", "south")).isEqualTo(20_000);
-        assertThat(delta(before, after, "stream_detour_decision_duration_seconds_count")).isEqualTo(3);
+        assertThat(delta(before, after, "stream_detour_sessions_total", "protocol", "other", "action", "continue"))
+            .isEqualTo(1);
+        assertThat(after.samples()).noneMatch(sample -> "gopher".equals(sample.labels().get("protocol")));
+        assertThat(delta(before, after, "stream_detour_decision_duration_seconds_count")).isEqualTo(4);
         assertThat(delta(before, after, "stream_detour_header_errors_total", "kind", "bad_signature")).isEqualTo(1);
         assertThat(delta(before, after, "stream_detour_sessions_ended_total", "end", "blocked")).isEqualTo(1);
         assertThat(after.value("stream_detour_connections")).isGreaterThanOrEqualTo(1);
@@ -150,6 +154,7 @@ class AdminApiTest {
         assertThat(session.getInteger("config_version")).isEqualTo(1);
       });
       assertThat(taskIds("/sessions")).contains(aliceTask.toString(), bobTask.toString());
+      await().atMost(WAIT).until(() -> metrics().value("stream_detour_sessions_active") == 2);
       assertThat(taskIds("/sessions?protocol=imap")).containsExactly(bobTask.toString());
       assertThat(taskIds("/sessions?upstream=mail.example.net")).containsExactly(bobTask.toString());
       assertThat(taskIds("/sessions?upstream=mail.example.net:993&user=bob")).containsExactly(bobTask.toString());
@@ -167,7 +172,14 @@ class AdminApiTest {
       bob.north().write(data);
       assertThat(bob.north().read(data.length, WAIT)).isEqualTo(data);
       assertThat(taskIds("/sessions")).contains(bobTask.toString()).doesNotContain(aliceTask.toString());
+      assertThat(metrics().value("stream_detour_sessions_active")).isEqualTo(1);
     }
+    // Ended sessions leave the gauge.
+    await().atMost(WAIT).until(() -> metrics().value("stream_detour_sessions_active") == 0);
+  }
+
+  private static PrometheusText metrics() throws Exception {
+    return PrometheusText.parse(get("/metrics").body());
   }
 
   private static RawSession continued(DetourClient client, SessionSpec spec) throws Exception {
@@ -186,6 +198,7 @@ class AdminApiTest {
     JsonObject config = new JsonObject(body);
     assertThat(config.getInteger("version")).isEqualTo(1);
     assertThat(config.getString("last_error")).isNull();
+    assertThat(config.getJsonArray("restart_pending")).isEmpty();
     assertThat(config.getJsonObject("config").getJsonObject("admin").getString("token")).isEqualTo("<redacted>");
     assertThat(config.getJsonObject("config").getJsonObject("policy").getJsonArray("rules").getJsonObject(0)
         .getString("name")).isEqualTo("no-example-org");

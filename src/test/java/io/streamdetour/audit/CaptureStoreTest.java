@@ -6,6 +6,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.streamdetour.Tmpfs;
 import io.streamdetour.codec.NorthHeader;
 import io.streamdetour.codec.ProxyAddresses;
 import io.streamdetour.codec.Upstream;
@@ -14,7 +15,6 @@ import io.streamdetour.relay.Inspector;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,7 +49,7 @@ class CaptureStoreTest {
   Path tmp;
 
   private final Random random = new Random(42);
-  private final List<Path> mounts = new ArrayList<>();
+  private final List<Tmpfs> mounts = new ArrayList<>();
   private final ListAppender<ILoggingEvent> log = new ListAppender<>();
   private Logger logger;
 
@@ -62,13 +63,13 @@ class CaptureStoreTest {
   @AfterEach
   void cleanUp() throws Exception {
     logger.detachAppender(log);
+    logger.setLevel(null);
     // Unmounted before @TempDir deletes the mount points. Busy means a capture file is still open
     // (a failed test left its session unclosed, or the store leaks): detach it anyway, then say so.
     List<Path> busy = new ArrayList<>();
-    for (Path mount : mounts) {
-      if (run("umount", mount.toString()) != 0) {
-        busy.add(mount);
-        run("umount", "-l", mount.toString());
+    for (Tmpfs mount : mounts) {
+      if (!mount.unmount()) {
+        busy.add(mount.path());
       }
     }
     assertThat(busy).as("mounts busy at unmount").isEmpty();
@@ -215,6 +216,52 @@ class CaptureStoreTest {
   }
 
   @Test
+  void capturesAnOperatorRemovesMakeRoomOnceTheCapIsReached() throws IOException {
+    logger.setLevel(Level.INFO);
+    CaptureStore store = new CaptureStore(tmp, PLENTY, 1000, Duration.ZERO);
+    Inspector old = store.open(header("a"), "conn-1", "r");
+    pass(old, Direction.NORTH, bytes(700), new ByteArrayOutputStream());
+    old.close();
+    Inspector refused = store.open(header("b"), "conn-1", "r");
+    pass(refused, Direction.NORTH, bytes(400), new ByteArrayOutputStream());
+    refused.close();
+    assertThat(index(tmp).get(1).getString("truncated_reason")).isEqualTo("total cap reached");
+
+    Files.delete(tmp.resolve(index(tmp).get(0).getString("north_file")));
+    Inspector after = store.open(header("c"), "conn-1", "r");
+    byte[] kept = bytes(400);
+    pass(after, Direction.NORTH, kept, new ByteArrayOutputStream());
+    after.close();
+
+    JsonObject entry = index(tmp).get(2);
+    assertThat(entry.getBoolean("truncated")).isFalse();
+    assertThat(Files.readAllBytes(tmp.resolve(entry.getString("north_file")))).isEqualTo(kept);
+    assertThat(store.totalBytes()).as("the removed file no longer counts").isEqualTo(400);
+    assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage).satisfiesExactly(
+        m -> assertThat(m).startsWith("capture total cap of 1000 bytes reached"),
+        m -> assertThat(m).endsWith("counted again: 700 bytes freed"));
+  }
+
+  @Test
+  void theDirectoryIsCountedAgainAtMostOncePerInterval() throws IOException {
+    CaptureStore store = new CaptureStore(tmp, PLENTY, 1000, Duration.ofHours(1));
+    Inspector old = store.open(header("a"), "conn-1", "r");
+    pass(old, Direction.NORTH, bytes(700), new ByteArrayOutputStream());
+    old.close();
+    Inspector first = store.open(header("b"), "conn-1", "r");
+    pass(first, Direction.NORTH, bytes(400), new ByteArrayOutputStream()); // refused, counted again
+    first.close();
+
+    Files.delete(tmp.resolve(index(tmp).get(0).getString("north_file")));
+    Inspector second = store.open(header("c"), "conn-1", "r");
+    pass(second, Direction.NORTH, bytes(400), new ByteArrayOutputStream());
+    second.close();
+
+    assertThat(index(tmp).get(2).getString("truncated_reason")).isEqualTo("total cap reached");
+    assertThat(store.totalBytes()).isEqualTo(700);
+  }
+
+  @Test
   void concurrentSessionsGetTheirOwnFilesAndWholeIndexLines() throws Exception {
     CaptureStore store = new CaptureStore(tmp, PLENTY, PLENTY);
     NorthHeader header = header("same-task");
@@ -335,17 +382,8 @@ class CaptureStoreTest {
   }
 
   private Path mountTmpfs(String options) throws Exception {
-    Path mount = Files.createDirectory(tmp.resolve("mnt"));
-    Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", options, "tmpfs", mount.toString()) == 0,
-        "mounting a tmpfs needs root");
+    Tmpfs mount = Tmpfs.mount(tmp.resolve("mnt"), options);
     mounts.add(mount);
-    return mount;
-  }
-
-  private static int run(String... command) throws Exception {
-    Process process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
-    assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("%s finished", List.of(command)).isTrue();
-    return process.exitValue();
+    return mount.path();
   }
 }
