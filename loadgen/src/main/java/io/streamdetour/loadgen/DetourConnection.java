@@ -38,6 +38,8 @@ final class DetourConnection {
   private final Listener listener;
   private EventLoop loop;
   private boolean handshakeTimedOut;
+  private long handshakeTimeoutMillis;
+  private io.netty.util.concurrent.ScheduledFuture<?> handshakeTimer;
   private boolean established;
   private QuicChannel quic;
   private int sessionsStarted;
@@ -54,17 +56,11 @@ final class DetourConnection {
 
   void connect(QuicClient client, EventLoop loop, long handshakeTimeoutMillis) {
     this.loop = loop;
-    var future = client.connect(loop, new ConnectionHandler());
-    var timeout = loop.schedule(() -> {
-      if (!future.isDone()) {
-        handshakeTimedOut = true;
-        if (quic != null) {
-          quic.close(); // fails the handshake, which reports it
-        }
+    this.handshakeTimeoutMillis = handshakeTimeoutMillis;
+    client.connect(loop, new ConnectionHandler()).addListener(f -> {
+      if (handshakeTimer != null) {
+        handshakeTimer.cancel(false);
       }
-    }, handshakeTimeoutMillis, TimeUnit.MILLISECONDS);
-    future.addListener(f -> {
-      timeout.cancel(false);
       if (f.isSuccess()) {
         if (closing || closed) { // given up while the handshake ran
           quic.close();
@@ -162,7 +158,14 @@ final class DetourConnection {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+      // The handshake starts now, whatever it took to get a socket.
       quic = (QuicChannel) ctx.channel();
+      handshakeTimer = loop.schedule(() -> {
+        if (!established) {
+          handshakeTimedOut = true;
+          quic.close(); // fails the handshake, which reports it
+        }
+      }, handshakeTimeoutMillis, TimeUnit.MILLISECONDS);
     }
 
     @Override

@@ -38,8 +38,9 @@ final class IdleHold {
 
   Summary run() throws Exception {
     ServerProbe probe = new ServerProbe(settings.serverPid(), settings.serverMetrics());
+    // After a full GC (of a JVM server), so that the heap and RSS held are compared with what is live.
+    double heapIdle = probe.heapFromJcmd(true);
     ServerProbe.Sample idle = probe.enabled() ? probe.sample() : null;
-    double heapIdle = probe.hasPid() ? probe.heapFromJcmd(true) : Double.NaN;
     int total = settings.connections();
     AtomicInteger connected = new AtomicInteger();
     AtomicInteger closedEarly = new AtomicInteger();
@@ -117,8 +118,9 @@ final class IdleHold {
         }
       }
       double holdSeconds = (System.nanoTime() - holdStart) / 1e9;
+      ServerProbe.Sample heldCpu = probe.enabled() ? probe.sample() : null; // before the GC below
+      double heapHeld = probe.heapFromJcmd(true);
       ServerProbe.Sample heldEnd = probe.enabled() ? probe.sample() : null;
-      double heapHeld = probe.hasPid() ? probe.heapFromJcmd(true) : Double.NaN;
       int alive = connected.get() - closedEarly.get();
       holding.set(false);
       for (DetourConnection connection : pool) {
@@ -138,15 +140,16 @@ final class IdleHold {
           .put("keepalives_sent", keepAlives.sum())
           .put("wall_s", (System.nanoTime() - start) / 1e9, 3);
       if (idle != null) {
-        heldFigures(s, idle, heldStart, heldEnd, holdSeconds, heapIdle, heapHeld, alive);
+        heldFigures(s, idle, heldStart, heldCpu, heldEnd, holdSeconds, heapIdle, heapHeld, alive);
       }
       return s.put("result", connected.get() == total && closedEarly.get() == 0 ? "pass" : "fail");
     }
   }
 
   private static void heldFigures(Summary s, ServerProbe.Sample idle, ServerProbe.Sample heldStart,
-      ServerProbe.Sample heldEnd, double holdSeconds, double heapIdle, double heapHeld, int alive) {
-    double cpu = heldEnd.cpuSeconds() - heldStart.cpuSeconds();
+      ServerProbe.Sample heldCpu, ServerProbe.Sample heldEnd, double holdSeconds, double heapIdle, double heapHeld,
+      int alive) {
+    double cpu = heldCpu.cpuSeconds() - heldStart.cpuSeconds();
     s.put("server_cpu_s", cpu, 3).put("server_cpu_pct", cpu / holdSeconds * 100, 1);
     if (idle.threads() >= 0) {
       s.put("server_threads_idle", idle.threads())

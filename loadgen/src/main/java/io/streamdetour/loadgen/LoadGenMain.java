@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 
 /** The command line: parses and checks the options, runs, prints the summary, exits 0 when every session passed. */
 @Command(name = "stream-detour-loadgen", mixinStandardHelpOptions = true, sortOptions = false,
-    usageHelpWidth = 100,
+    usageHelpWidth = 100, abbreviateSynopsis = true, version = "stream-detour-loadgen 0.1.0",
     description = {
         "Load generator for stream-detour servers: a g3proxy-like detour client on Netty's QUIC codec.",
         "Prints a progress line every second on stderr and one summary line (or --json) on stdout.",
@@ -59,7 +59,8 @@ public final class LoadGenMain implements Callable<Integer> {
   @Option(names = "--threads", paramLabel = "N", description = "event loop threads (default ${DEFAULT-VALUE})")
   int threads = 1;
 
-  @Option(names = "--handshake-timeout", paramLabel = "SECS", description = "default ${DEFAULT-VALUE}")
+  @Option(names = "--handshake-timeout", paramLabel = "SECS",
+      description = "QUIC handshake limit (default ${DEFAULT-VALUE})")
   double handshakeTimeout = 10;
 
   @Option(names = "--idle-timeout", paramLabel = "SECS", description = "QUIC max idle timeout (default ${DEFAULT-VALUE})")
@@ -115,6 +116,10 @@ public final class LoadGenMain implements Callable<Integer> {
   @Option(names = "--chunk", paramLabel = "BYTES", converter = SizeConverter.class,
       description = "write size of relayed data (default 16K)")
   long chunk = 16 << 10;
+
+  @Option(names = "--session-idle", paramLabel = "SECS",
+      description = "keep each continue session open and idle this long before its data (many sessions at once)")
+  Double sessionIdle;
 
   @Option(names = "--end", paramLabel = "each|g3",
       description = "each: both ways sent and finished on their own, both echoes read to EOF; "
@@ -199,6 +204,13 @@ public final class LoadGenMain implements Callable<Integer> {
     return cl;
   }
 
+  /** The settings these arguments give, as a run would get them. */
+  static Settings parse(String... args) throws IOException {
+    CommandLine cl = new CommandLine(new LoadGenMain());
+    cl.parseArgs(args);
+    return ((LoadGenMain) cl.getCommand()).settings();
+  }
+
   @Override
   public Integer call() throws Exception {
     Settings settings;
@@ -212,23 +224,30 @@ public final class LoadGenMain implements Callable<Integer> {
     if (settings.holdIdle() != null) {
       summary = new IdleHold(settings, System.err).run();
     } else {
+      // Ctrl-C: start no more sessions, let the running ones end, print the summary.
       LoadRun run = new LoadRun(settings, System.err);
       CountDownLatch printed = new CountDownLatch(1);
-      Thread hook = new Thread(() -> {
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         run.stop();
         try {
           printed.await(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
-      }, "loadgen-stop");
-      Runtime.getRuntime().addShutdownHook(hook);
-      summary = run.run();
-      print(settings, summary);
-      printed.countDown();
-      return "pass".equals(summary.get("result")) ? 0 : EXIT_FAILED;
+      }, "loadgen-stop"));
+      try {
+        summary = run.run();
+        print(settings, summary);
+      } finally {
+        printed.countDown();
+      }
+      return exitStatus(summary);
     }
     print(settings, summary);
+    return exitStatus(summary);
+  }
+
+  static int exitStatus(Summary summary) {
     return "pass".equals(summary.get("result")) ? 0 : EXIT_FAILED;
   }
 
@@ -274,7 +293,7 @@ public final class LoadGenMain implements Callable<Integer> {
         seconds("--keep-alive", keepAlive), streamWindow, connectionWindow, maxUdpPayload,
         connectionsPerSocket, (int) Math.min(udpBuffer, Integer.MAX_VALUE),
         sessionCount, duration == null ? null : seconds("--duration", duration), concurrencyCount, rate, backlog,
-        bytes, (int) chunk,
+        bytes, (int) chunk, sessionIdle == null ? null : seconds("--session-idle", sessionIdle),
         choice("--end", end, Settings.EndMode.class), choice("--end-first", endFirst, Settings.EndFirst.class),
         choice("--expect-action", expectAction, Settings.Action.class),
         seconds("--request-timeout", requestTimeout), seconds("--relay-timeout", relayTimeout), seed,

@@ -4,6 +4,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -25,6 +26,8 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -65,6 +68,11 @@ final class QuicClient implements AutoCloseable {
   private final int udpBufferBytes;
   /** Per event loop, the sockets that can take another connection; touched on that loop only. */
   private final Map<EventLoop, ArrayDeque<Endpoint>> spares = new ConcurrentHashMap<>();
+  private final ExecutorService codecFactory = Executors.newSingleThreadExecutor(task -> {
+    Thread thread = new Thread(task, "quic-codec-factory");
+    thread.setDaemon(true);
+    return thread;
+  });
 
   QuicClient(Settings settings) throws Exception {
     boolean epoll = Epoll.isAvailable();
@@ -122,17 +130,28 @@ final class QuicClient implements AutoCloseable {
       connectOn(endpoint, spare, handler, promise);
       return promise;
     }
-    new Bootstrap().group(loop).channel(channelType).handler(codec.clone().build())
-        .option(io.netty.channel.ChannelOption.SO_RCVBUF, udpBufferBytes)
-        .option(io.netty.channel.ChannelOption.SO_SNDBUF, udpBufferBytes)
-        .bind(new InetSocketAddress(0))
-        .addListener((ChannelFuture bind) -> {
-          if (bind.isSuccess()) {
-            connectOn(new Endpoint(bind.channel()), spare, handler, promise);
-          } else {
-            promise.tryFailure(bind.cause());
-          }
-        });
+    // A new socket's codec brings a quiche configuration of its own, which takes milliseconds of
+    // CPU to create: made on the factory thread, so that the event loop's sessions do not wait.
+    codecFactory.execute(() -> {
+      ChannelHandler socketCodec;
+      try {
+        socketCodec = codec.clone().build();
+      } catch (RuntimeException e) {
+        promise.tryFailure(e);
+        return;
+      }
+      loop.execute(() -> new Bootstrap().group(loop).channel(channelType).handler(socketCodec)
+          .option(ChannelOption.SO_RCVBUF, udpBufferBytes)
+          .option(ChannelOption.SO_SNDBUF, udpBufferBytes)
+          .bind(new InetSocketAddress(0))
+          .addListener((ChannelFuture bind) -> {
+            if (bind.isSuccess()) {
+              connectOn(new Endpoint(bind.channel()), spare, handler, promise);
+            } else {
+              promise.tryFailure(bind.cause());
+            }
+          }));
+    });
     return promise;
   }
 
@@ -169,6 +188,7 @@ final class QuicClient implements AutoCloseable {
 
   @Override
   public void close() {
+    codecFactory.shutdownNow();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }
 }

@@ -50,6 +50,7 @@ final class ServerProbe {
   private final URI metrics;
   private final HttpClient http;
   private final double clockTicks;
+  private Boolean jvm;
 
   ServerProbe(Long pid, URI metrics) {
     this.pid = pid;
@@ -90,7 +91,7 @@ final class ServerProbe {
    * with {@code fullGcFirst}, after {@code jcmd PID GC.run}, so that what is live is compared.
    */
   double heapFromJcmd(boolean fullGcFirst) {
-    if (pid == null) {
+    if (!isJvm()) {
       return Double.NaN;
     }
     if (fullGcFirst && jcmd("GC.run") == null) {
@@ -99,6 +100,21 @@ final class ServerProbe {
     String out = jcmd("GC.heap_info");
     Matcher matcher = out == null ? null : HEAP_USED.matcher(out);
     return matcher != null && matcher.find() ? Long.parseLong(matcher.group(1)) * 1024.0 : Double.NaN;
+  }
+
+  /** Whether the server process has a JVM loaded: jcmd would wait seconds on any other process. */
+  private boolean isJvm() {
+    if (pid == null) {
+      return false;
+    }
+    if (jvm == null) {
+      try (var lines = Files.lines(Path.of("/proc", pid.toString(), "maps"))) {
+        jvm = lines.anyMatch(line -> line.endsWith("/libjvm.so"));
+      } catch (IOException | java.io.UncheckedIOException e) {
+        jvm = false;
+      }
+    }
+    return jvm;
   }
 
   private String jcmd(String command) {

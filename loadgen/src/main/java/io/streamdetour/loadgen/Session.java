@@ -121,6 +121,7 @@ final class Session {
     if (action != Settings.Action.CONTINUE) {
       // g3proxy finishes both detour streams and drops them (STOP_SENDING 0 for what is unread).
       context.stats().setup(now - headerWrittenAt);
+      state = State.DONE; // before the drops, whose events must not fail the session
       north.drop();
       south.drop();
       end(true);
@@ -155,8 +156,19 @@ final class Session {
     timer = north.channel.eventLoop().schedule(
         () -> fail(ErrorKind.RELAY_TIMEOUT, "data phase longer than " + settings.relayTimeout()),
         settings.relayTimeout().toNanos(), TimeUnit.NANOSECONDS);
-    north.pumpWrites();
-    south.pumpWrites();
+    if (settings.sessionIdle() == null) {
+      startWrites();
+    } else {
+      // Held open and idle first: many sessions at once without many bytes.
+      north.channel.eventLoop().schedule(this::startWrites, settings.sessionIdle().toNanos(), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void startWrites() {
+    if (state == State.RELAY) {
+      north.pumpWrites();
+      south.pumpWrites();
+    }
   }
 
   /** A stream has had all its bytes written. */
@@ -199,6 +211,7 @@ final class Session {
         fail(ErrorKind.SHORT_DATA, stream.name + " echo ended after " + stream.received + " of "
             + stream.toSend + " bytes");
       } else {
+        state = State.DONE; // before the drop, whose events must not fail the session
         other.drop();
         end(true);
       }
@@ -209,6 +222,8 @@ final class Session {
     if (state == State.DONE) {
       return;
     }
+    // DONE first: aborting a stream can fire events on the other that would fail the session again.
+    state = State.DONE;
     context.stats().error(kind, "session " + number + " (match id " + matchId + "): " + description);
     north.abort();
     south.abort();

@@ -13,6 +13,7 @@ import java.util.List;
  * @param duration how long sessions are started for, or null to run {@code sessions}
  * @param rate open-loop arrivals per second, or 0 for a closed loop of {@code concurrency}
  * @param caCert the CA to verify the server against, or null to skip verification
+ * @param sessionIdle how long a continue session stays open and idle before its data flows, or null
  * @param holdIdle hold {@code connections} idle connections this long instead of running sessions
  */
 record Settings(
@@ -38,6 +39,7 @@ record Settings(
     int backlog,
     long bytes,
     int chunk,
+    Duration sessionIdle,
     EndMode end,
     EndFirst endFirst,
     Action expectAction,

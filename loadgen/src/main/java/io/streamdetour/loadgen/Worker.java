@@ -26,6 +26,8 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
   private static final int MAX_CONNECT_FAILURES_IN_A_ROW = 10;
   private static final long TICK_MICROS = 1000;
   private static final long CLOSE_WAIT_MILLIS = 3000;
+  /** Handshakes one worker runs at once: a burst of hundreds would only time out. */
+  private static final int MAX_HANDSHAKES = 64;
 
   /** The worker's part of the run. */
   record Share(long quota, int concurrency, double rate, int backlogLimit, int minConnections) {
@@ -52,6 +54,7 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
   private int liveConnections;
   private long freeSlots;
   private int connectFailuresInARow;
+  private int connecting;
   private boolean arrivalsDone;
   private boolean stopping;
   private boolean finishing;
@@ -237,6 +240,8 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
     long slotsShort = wanted - freeSlots;
     long toOpen = Math.max(slotsShort > 0 ? (slotsShort + reuseLimit - 1) / reuseLimit : 0,
         remaining > freeSlots ? share.minConnections() - liveConnections : 0);
+    // The rest are opened as handshakes end (connected and connectFailed pump again).
+    toOpen = Math.min(toOpen, MAX_HANDSHAKES - connecting);
     for (long i = 0; i < toOpen; i++) {
       open();
     }
@@ -246,6 +251,7 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
     DetourConnection connection = new DetourConnection(reuseLimit, this);
     connections.add(connection);
     liveConnections++;
+    connecting++;
     freeSlots += reuseLimit;
     context.stats().connectionsOpened.increment();
     connection.connect(client, loop, context.settings().handshakeTimeout().toMillis());
@@ -253,6 +259,7 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
 
   @Override
   public void connected(DetourConnection connection) {
+    connecting--;
     connectFailuresInARow = 0;
     if (finishing) {
       connection.closeFinished();
@@ -264,6 +271,7 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
 
   @Override
   public void connectFailed(DetourConnection connection, Throwable cause) {
+    connecting--;
     connections.remove(connection);
     liveConnections--;
     freeSlots -= reuseLimit;
