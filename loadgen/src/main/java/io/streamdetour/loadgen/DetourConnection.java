@@ -7,6 +7,8 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicConnectionStats;
 import io.netty.handler.codec.quic.QuicDatagramExtensionEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -39,7 +41,7 @@ final class DetourConnection {
   private EventLoop loop;
   private boolean handshakeTimedOut;
   private long handshakeTimeoutMillis;
-  private io.netty.util.concurrent.ScheduledFuture<?> handshakeTimer;
+  private ScheduledFuture<?> handshakeTimer;
   private boolean established;
   private QuicChannel quic;
   private int sessionsStarted;
@@ -117,12 +119,8 @@ final class DetourConnection {
     }
   }
 
-  int sessionsActive() {
-    return sessionsActive;
-  }
-
-  boolean isClosed() {
-    return closed;
+  boolean isEstablished() {
+    return established;
   }
 
   /** Closes with application error 0, reason {@code finished}, as g3proxy does. */
@@ -143,6 +141,11 @@ final class DetourConnection {
     } else {
       closed = true;
     }
+  }
+
+  /** Whether the server takes DATAGRAM frames on this connection (and so keep-alives). */
+  boolean takesDatagrams() {
+    return datagramLimit > 0;
   }
 
   /** Sends one small DATAGRAM frame so the connection does not idle out; false if the server takes none. */
@@ -178,7 +181,7 @@ final class DetourConnection {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      io.netty.util.ReferenceCountUtil.release(msg); // DATAGRAM frames from the server: none expected
+      ReferenceCountUtil.release(msg); // DATAGRAM frames from the server: none expected
     }
 
     @Override

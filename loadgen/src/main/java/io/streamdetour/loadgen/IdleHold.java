@@ -6,7 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -47,11 +49,12 @@ final class IdleHold {
     LongAdder keepAlives = new LongAdder();
     CountDownLatch settled = new CountDownLatch(total);
     CountDownLatch closedAtEnd = new CountDownLatch(total);
-    java.util.concurrent.atomic.AtomicBoolean holding = new java.util.concurrent.atomic.AtomicBoolean(true);
+    AtomicBoolean holding = new AtomicBoolean(true);
     List<DetourConnection> pool = new ArrayList<>(total);
     long start = System.nanoTime();
+    long clientCpuBefore = LoadRun.processCpuNanos();
     try (QuicClient client = new QuicClient(settings)) {
-      java.util.concurrent.Semaphore handshakes = new java.util.concurrent.Semaphore(HANDSHAKES_AT_ONCE);
+      Semaphore handshakes = new Semaphore(HANDSHAKES_AT_ONCE);
       for (int i = 0; i < total; i++) {
         handshakes.acquire();
         EventLoop loop = client.nextLoop();
@@ -94,7 +97,6 @@ final class IdleHold {
       long holdEnd = holdStart + settings.holdIdle().toNanos();
       long keepAliveNanos = settings.keepAlive().toNanos();
       long nextKeepAlive = holdStart + keepAliveNanos;
-      boolean anyDatagrams = false;
       while (System.nanoTime() < holdEnd) {
         long sleep = Math.min(TimeUnit.SECONDS.toNanos(1), Math.min(holdEnd, nextKeepAlive) - System.nanoTime());
         if (sleep > 0) {
@@ -110,7 +112,6 @@ final class IdleHold {
             });
           }
         }
-        anyDatagrams |= keepAlives.sum() > 0;
         if (settings.progress()) {
           progressOut.printf(Locale.ROOT, "[%4ds] held %d of %d, closed early %d, keep-alives %d%n",
               TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - holdStart), connected.get() - closedEarly.get(),
@@ -122,6 +123,7 @@ final class IdleHold {
       double heapHeld = probe.heapFromJcmd(true);
       ServerProbe.Sample heldEnd = probe.enabled() ? probe.sample() : null;
       int alive = connected.get() - closedEarly.get();
+      boolean datagrams = pool.stream().anyMatch(DetourConnection::takesDatagrams);
       holding.set(false);
       for (DetourConnection connection : pool) {
         connection.quicLoop().execute(connection::closeFinished);
@@ -136,9 +138,10 @@ final class IdleHold {
           .put("alive_at_end", alive)
           .put("connect_s", setupSeconds, 3)
           .put("hold_s", holdSeconds, 1)
-          .put("keepalive", anyDatagrams ? "datagram" : "none")
+          .put("keepalive", datagrams ? "datagram" : "none")
           .put("keepalives_sent", keepAlives.sum())
-          .put("wall_s", (System.nanoTime() - start) / 1e9, 3);
+          .put("wall_s", (System.nanoTime() - start) / 1e9, 3)
+          .put("client_cpu_s", (LoadRun.processCpuNanos() - clientCpuBefore) / 1e9, 2);
       if (idle != null) {
         heldFigures(s, idle, heldStart, heldCpu, heldEnd, holdSeconds, heapIdle, heapHeld, alive);
       }

@@ -1,6 +1,7 @@
 package io.streamdetour.loadgen;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -110,7 +111,7 @@ final class ServerProbe {
     if (jvm == null) {
       try (var lines = Files.lines(Path.of("/proc", pid.toString(), "maps"))) {
         jvm = lines.anyMatch(line -> line.endsWith("/libjvm.so"));
-      } catch (IOException | java.io.UncheckedIOException e) {
+      } catch (IOException | UncheckedIOException e) {
         jvm = false;
       }
     }

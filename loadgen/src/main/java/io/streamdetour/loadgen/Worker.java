@@ -1,6 +1,7 @@
 package io.streamdetour.loadgen;
 
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.quic.QuicConnectionStats;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
@@ -138,12 +139,14 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
 
   private void arrive() {
     long due;
-    if (stopping || pastDeadline()) {
+    if (stopping) {
       arrivalsDone = true;
       due = arrivals;
     } else {
-      due = Math.min(share.quota(), (long) ((System.nanoTime() - startNanos) * share.rate() / 1e9));
-      if (due >= share.quota()) {
+      // A tick that runs late still counts the arrivals up to the deadline, not past it.
+      long until = pastDeadline() ? deadline : System.nanoTime();
+      due = Math.min(share.quota(), (long) ((until - startNanos) * share.rate() / 1e9));
+      if (due >= share.quota() || until == deadline) {
         arrivalsDone = true;
       }
     }
@@ -310,7 +313,7 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
   }
 
   @Override
-  public void stats(io.netty.handler.codec.quic.QuicConnectionStats quicStats) {
+  public void stats(QuicConnectionStats quicStats) {
     context.stats().packetsSent.add(quicStats.sent());
     context.stats().packetsLost.add(quicStats.lost());
   }
@@ -334,8 +337,9 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
     }
     List<DetourConnection> open = new ArrayList<>(connections);
     for (DetourConnection connection : open) {
+      boolean established = connection.isEstablished();
       connection.closeFinished();
-      if (connection.isClosed()) { // was still connecting
+      if (!established) { // its handshake is abandoned and reports nothing more
         connections.remove(connection);
       }
     }
