@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Command line: {@code stream-detour [--conf FILE] [--cluster]}. Without {@code --conf} the
@@ -28,6 +29,7 @@ public final class StreamDetourMain {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamDetourMain.class);
 
+  private static final int CONFIG_LOAD_SECONDS = 30;
   private static final String USAGE = "usage: stream-detour [--conf FILE] [--cluster]";
 
   private StreamDetourMain() {}
@@ -59,14 +61,19 @@ public final class StreamDetourMain {
     // The configuration says whether the node's Vert.x is clustered, so it is read first, apart.
     Vertx loader = Vertx.vertx();
     try {
-      config = ConfigLoader.load(loader, confFile).await(30, TimeUnit.SECONDS);
+      config = ConfigLoader.load(loader, confFile).await(CONFIG_LOAD_SECONDS, TimeUnit.SECONDS);
     } catch (ConfigException e) {
       e.problems().forEach(p -> LOG.error("config: {}", p));
       System.err.println("stream-detour: invalid configuration, not started (" + e.problems().size() + " problems above)");
       System.exit(2);
       return;
+    } catch (TimeoutException e) {
+      // Only a starved machine gets here: reading a local file and the environment takes milliseconds.
+      LOG.error("config: not read within {} s (is the machine overloaded?)", CONFIG_LOAD_SECONDS);
+      System.exit(2);
+      return;
     } catch (Exception e) {
-      LOG.error("config: cannot be read: {}", e.getMessage());
+      LOG.error("config: cannot be read: {}", e.toString());
       System.exit(2);
       return;
     } finally {

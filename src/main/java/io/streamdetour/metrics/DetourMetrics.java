@@ -89,7 +89,8 @@ public final class DetourMetrics {
    * node gets its own registry name, so nodes sharing a JVM (tests) keep their meters apart.
    */
   public static VertxBuilder vertxBuilder(VertxOptions options, PrometheusMeterRegistry registry) {
-    options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+    // JVM meters too (heap, GC, threads, process CPU): what a load test reads next to ours.
+    options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
         .setRegistryName("stream-detour-" + UUID.randomUUID()));
     return Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry));
   }
