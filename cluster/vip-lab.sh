@@ -29,11 +29,15 @@
 #   routing MODE       4tuple (default): every new flow by jhash of its 4-tuple; cid: short-header
 #                      packets by the node id in their destination connection id (QUIC-LB),
 #                      long-header packets by jhash (for the Netty edge; see cluster/README.md)
+#   probe-cid ID [COUNT]  send COUNT short-header packets whose connection id names node ID to
+#                      the VIP, each a new flow (see flows): checks the cid rule without a node
+#                      that issues such ids
 #   admin N PATH [METHOD]  HTTP to node N's admin API from the router namespace; prints the body
 #   flows              new UDP flows the balancer sent to each node
 #   mapped             the nodes in the balancer's map now
-#   client ARGS..      the quinn client in the client namespace against the VIP, verifying the
-#                      lab's CA, with ARGS added (e.g. --sessions 96 --bytes 64K)
+#   client [--node N] ARGS..  the quinn client in the client namespace against the VIP (or
+#                      node N directly), verifying the lab's CA, with ARGS added
+#                      (e.g. --sessions 96 --bytes 64K)
 #   env                the lab's names and addresses, as shell variables
 #
 # Environment (defaults in brackets):
@@ -43,11 +47,14 @@
 #   SDLAB_PORT [2888]         QUIC port of the VIP and the nodes
 #   SDLAB_STATE               certificate, node logs and pids [target/vip-lab/<prefix>]
 #   SDLAB_NODE_CMD            how to start a node [bin/stream-detour]; --cluster is added
+#   SDLAB_CLUSTER [yes]       no: start nodes without --cluster (single nodes, for comparison)
 #   SDLAB_CONF                a configuration file for every node (--conf)
 #   SDLAB_NODE_ENV_<N>        extra "KEY=VALUE ..." for node N only
 #   SDLAB_ROUTING [4tuple]    balancer mode at up
 #   SDLAB_CID_OCTET [1]       cid mode: the octet of the connection id that holds the node id
 #   SDLAB_READY_TIMEOUT [180] seconds start-nodes waits for readiness
+#   SDLAB_STOP_WAIT [40]      seconds stop-nodes waits after SIGTERM (down: 10) before SIGKILL
+#   SDLAB_HTTP_TIMEOUT [10]   seconds an admin request (and a health probe) may take
 #   G3_DETOUR_CLIENT          the quinn client [target/g3-detour-client/release/g3-detour-client]
 # Every STREAM_DETOUR_* variable of the caller reaches the nodes; the lab sets the addresses,
 # ports, member list, certificate and file locations per node.
@@ -264,7 +271,8 @@ node_cmd() {
 }
 
 start_node() {
-  local n=$1 cmd=$2 members="" m dir extra
+  local n=$1 cmd=$2 members="" m dir extra cluster=--cluster
+  [ "${SDLAB_CLUSTER:-yes}" = no ] && cluster=""
   [ -n "$(node_pid "$n")" ] && { say "node$n already runs (pid $(node_pid "$n"))"; return 0; }
   for m in $(all_nodes); do members+="${members:+,}$(node_addr "$m"):$MEMBER_PORT"; done
   dir=$STATE/node$n
@@ -279,7 +287,7 @@ start_node() {
     STREAM_DETOUR_TLS__CERTIFICATE="$STATE/tls/node.pem" STREAM_DETOUR_TLS__PRIVATE_KEY="$STATE/tls/node.key" \
     STREAM_DETOUR_TLS__GENERATED_DIR="$dir/run" STREAM_DETOUR_AUDIT__FILE="$dir/sessions.log" \
     STREAM_DETOUR_CAPTURE__DIR="$dir/capture" ${!extra:-} \
-    $cmd --cluster ${SDLAB_CONF:+--conf "$SDLAB_CONF"} </dev/null >"$dir/node.log" 2>&1) &
+    $cmd $cluster ${SDLAB_CONF:+--conf "$SDLAB_CONF"} </dev/null >"$dir/node.log" 2>&1) &
   echo $! > "$dir/node.pid"
   say "node$n starting (pid $!, $(node_addr "$n"), log $dir/node.log)"
 }
@@ -302,12 +310,12 @@ ready() { http "$1" /health/ready >/dev/null 2>&1; }
 
 # Members node $1 sees, from its readiness answer.
 members_seen() {
-  http "$1" /health/ready 2>/dev/null | grep -o '"members" *: *[0-9]*' | grep -o '[0-9]*$' | head -n 1
+  http "$1" /health/ready 2>/dev/null | grep -o '"members" *: *[0-9]*' | grep -o '[0-9]*$' | head -n 1 || true
 }
 
 # Waits until every node in $1 is ready and sees every running node as a member.
 await_ready() {
-  local nodes=$1 n deadline running waiting
+  local nodes=$1 n deadline running waiting seen
   deadline=$((SECONDS + ${SDLAB_READY_TIMEOUT:-180}))
   while :; do
     running=0
@@ -318,7 +326,9 @@ await_ready() {
         tail -n 20 "$STATE/node$n/node.log" >&2
         die "node$n exited while starting (log above: $STATE/node$n/node.log)"
       fi
-      if ! ready "$n" || [ "$(members_seen "$n")" != "$running" ]; then waiting+=" node$n"; fi
+      # (A node started without --cluster has no member count: it is its own.)
+      seen=$(members_seen "$n")
+      if ! ready "$n" || [ "${seen:-$running}" != "$running" ]; then waiting+=" node$n"; fi
     done
     [ -z "$waiting" ] && break
     [ $SECONDS -lt $deadline ] || die "not ready within ${SDLAB_READY_TIMEOUT:-180} s:$waiting (logs in $STATE)"
@@ -346,7 +356,7 @@ cmd_start_nodes() {
   fi
   for n in $rest; do start_node "$n" "$cmd"; done
   await_ready "$nodes"
-  say "ready: $(for n in $nodes; do printf 'node%s ' "$n"; done)($(members_seen "${nodes%% *}") members)"
+  say "ready: $(for n in $nodes; do printf 'node%s ' "$n"; done)($(members_seen "${nodes%% *}") member(s))"
 }
 
 cmd_stop_nodes() {
@@ -429,6 +439,18 @@ cmd_routing() {
   say "routing: $1"
 }
 
+# COUNT QUIC short-header datagrams from the client namespace to the VIP, each from a new source
+# port (a new flow), whose destination connection id carries OCTET at CID_OCTET: which node
+# they reach (flows) shows how the cid rule routes. Nothing answers them; nodes drop them.
+cmd_probe_cid() {
+  local octet=${1:?node id octet} count=${2:-1} cid="" i
+  for i in $(seq 0 7); do
+    if [ "$i" -eq "$CID_OCTET" ]; then cid+=$(printf '\\x%02x' "$octet"); else cid+='\x5a'; fi
+  done
+  ip netns exec "$CLIENT" bash -c '
+    for i in $(seq 1 "$3"); do printf "\x40$4 0123456789abcdef" > "/dev/udp/$1/$2"; done' _ "$VIP" "$PORT" "$count" "$cid"
+}
+
 # The nodes the hash rule in force sends new flows to.
 cmd_mapped() {
   ip netns exec "$ROUTER" nft list chain ip "$TABLE" prerouting | grep jhash | grep -o 'goto node[0-9]*' \
@@ -466,9 +488,12 @@ cmd_admin() {
 }
 
 cmd_client() {
-  local client=${G3_DETOUR_CLIENT:-$root/target/g3-detour-client/release/g3-detour-client}
+  local client=${G3_DETOUR_CLIENT:-$root/target/g3-detour-client/release/g3-detour-client} target=$VIP:$PORT
   [ -x "$client" ] || die "no quinn client at $client (.ci/run builds it; or set G3_DETOUR_CLIENT)"
-  exec ip netns exec "$CLIENT" "$client" --server "$VIP:$PORT" --ca-cert "$STATE/tls/ca.pem" \
+  if [ "${1:-}" = --node ]; then
+    valid_node "${2:-}"; target=$(node_addr "$2"):$PORT; shift 2
+  fi
+  exec ip netns exec "$CLIENT" "$client" --server "$target" --ca-cert "$STATE/tls/ca.pem" \
     --server-name "$TLS_NAME" "$@"
 }
 
@@ -499,7 +524,8 @@ case "$command" in
   admin) cmd_admin "$@" ;;
   flows) cmd_flows ;;
   mapped) cmd_mapped ;;
+  probe-cid) cmd_probe_cid "$@" ;;
   client) cmd_client "$@" ;;
   env) cmd_env ;;
-  *) sed -n '/^# usage:/,/^# Every STREAM_DETOUR/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64 ;;
+  *) sed -n '/^# usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 64 ;;
 esac

@@ -18,8 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 /**
  * The lab of {@code cluster/vip-lab.sh} driven from a test: three nodes in network namespaces
  * behind one VIP (nftables DNAT by jhash of the 4-tuple), each node its own JVM started from
@@ -61,19 +59,26 @@ final class VipLab implements AutoCloseable {
   }
 
   /**
-   * Skips the calling test, saying why, where the lab cannot run: it needs root, iproute2's
+   * Why the lab cannot run here, or null when it can: it needs root, iproute2's
    * {@code ip netns}, nftables, openssl and the quinn client.
    */
-  static void assumeRunnable() {
-    assumeTrue(isRoot(), "the VIP lab needs root (network namespaces, nftables); CI runs as root");
+  static String unavailableReason() {
+    if (!isRoot()) {
+      return "the VIP lab needs root (network namespaces, nftables); CI runs as root";
+    }
     for (String[] tool : new String[][] {{"ip", "netns", "list"}, {"nft", "--version"}, {"openssl", "version"}}) {
-      assumeTrue(succeeds(tool), "the VIP lab needs `" + String.join(" ", tool)
-          + "` (Debian: iproute2, nftables, openssl; .ci/run installs them)");
+      if (!succeeds(tool)) {
+        return "the VIP lab needs `" + String.join(" ", tool) + "` (Debian: iproute2, nftables, openssl;"
+            + " .ci/run installs them)";
+      }
     }
     String probe = "sdprobe" + ProcessHandle.current().pid();
-    assumeTrue(succeeds("ip", "netns", "add", probe), "cannot create a network namespace here (no CAP_SYS_ADMIN?)");
+    if (!succeeds("ip", "netns", "add", probe)) {
+      return "cannot create a network namespace here (no CAP_SYS_ADMIN?)";
+    }
     succeeds("ip", "netns", "del", probe);
-    QuinnClient.assumeAvailable();
+    return QuinnClient.binary().isPresent() ? null
+        : "the quinn client is not built; set -Dinterop.client=PATH (bin/test and .ci/run do)";
   }
 
   /**
@@ -103,6 +108,16 @@ final class VipLab implements AutoCloseable {
   /** One round of the health check: the nodes whose readiness answers 200 are in the map. */
   void check() {
     run(COMMAND_WAIT, "check");
+  }
+
+  /** {@code 4tuple} or {@code cid}: how the balancer picks the node of a new flow. */
+  void routing(String mode) {
+    run(COMMAND_WAIT, "routing", mode);
+  }
+
+  /** Short-header packets whose connection id names node {@code id}, each a new flow to the VIP. */
+  void probeConnectionId(int id, int count) {
+    run(COMMAND_WAIT, "probe-cid", String.valueOf(id), String.valueOf(count));
   }
 
   /** The nodes in the balancer's map, as nftables has it. */
