@@ -29,15 +29,7 @@ import static org.awaitility.Awaitility.await;
 class StreamDetourMainTest {
 
   private static Process start(Path dir, List<String> args, String... env) throws Exception {
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    // As bin/stream-detour starts it: with what Hazelcast asks for.
-    command.addAll(List.of(System.getProperty("hazelcast.jvm.args", "").trim().split("\\s+")));
-    command.removeIf(String::isEmpty);
-    command.addAll(List.of(
-        // The production logging config: sessions on stdout, the operational log at INFO on stderr.
-        "-Dlogback.configurationFile=" + Path.of("target", "classes", "logback.xml").toAbsolutePath(),
-        "-cp", System.getProperty("java.class.path"), StreamDetourMain.class.getName()));
-    command.addAll(args);
+    List<String> command = ServerCommand.of(args);
     ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile());
     for (int i = 0; i < env.length; i += 2) {
       builder.environment().put(env[i], env[i + 1]);

@@ -46,6 +46,11 @@ public record PrometheusText(List<Sample> samples) {
     return found.get(0).value();
   }
 
+  /** The sum of every sample named {@code name} whose labels include {@code labels} (0 if none). */
+  public double sum(String name, String... labels) {
+    return find(name, labels).stream().mapToDouble(Sample::value).sum();
+  }
+
   public boolean has(String name, String... labels) {
     return !find(name, labels).isEmpty();
   }

@@ -51,9 +51,17 @@ public final class QuinnClient {
 
     /** Runs the client with these arguments; killed after {@code timeout}. */
     public static QuinnResult run(List<String> args, Duration timeout) {
+        return runVia(List.of(), args, timeout);
+    }
+
+    /**
+     * Runs the client through {@code launcher} (for example {@code ip netns exec NAME}, which
+     * execs it inside a network namespace) with these arguments; killed after {@code timeout}.
+     */
+    public static QuinnResult runVia(List<String> launcher, List<String> args, Duration timeout) {
         Path executable = binary().orElseThrow(() -> new IllegalStateException(
                 "interop client not built: " + describeConfigured()));
-        List<String> command = new ArrayList<>();
+        List<String> command = new ArrayList<>(launcher);
         command.add(executable.toString());
         command.addAll(args);
         try (CapturedProcess process = CapturedProcess.start(command)) {
