@@ -59,8 +59,31 @@ public final class NodeAgentVerticle extends VerticleBase {
 
   private NodeStatus status() {
     return new NodeStatus(nodeId, node.edgeAddress(), node.accepting(), node.configVersion(),
-        digest(node.configSource()), node.configError(), node.pairingInstance(), node.sessions().size());
+        digest(sharedSettings(node.configSource())), node.configError(), node.pairingInstance(),
+        node.sessions().size());
   }
+
+  /**
+   * What every node behind one VIP should agree on: how sessions are decided and relayed. Addresses,
+   * files and whether the node runs pairing differ from node to node by design, so they are left
+   * out; otherwise every real cluster would show drift.
+   */
+  static JsonObject sharedSettings(JsonObject config) {
+    JsonObject shared = new JsonObject();
+    for (String section : SHARED_SECTIONS) {
+      Object value = config.getValue(section);
+      if (value != null) {
+        shared.put(section, value);
+      }
+    }
+    JsonObject pairing = config.getJsonObject("pairing");
+    if (pairing != null) {
+      shared.put("pairing", pairing.copy().put("local", null));
+    }
+    return shared;
+  }
+
+  private static final List<String> SHARED_SECTIONS = List.of("policy", "limits", "decision", "header", "relay");
 
   /** The first 16 hex digits of SHA-256 over the configuration with its keys sorted. */
   static String digest(JsonObject config) {

@@ -5,8 +5,9 @@ import io.vertx.core.json.JsonObject;
 /**
  * One node as {@code /cluster} shows it.
  *
- * @param configDigest a digest of the node's effective configuration: nodes on the same file
- *     and overrides show the same digest, whatever their version numbers
+ * @param configDigest a digest of the settings every node should share (how sessions are decided
+ *     and relayed): nodes that would treat a session alike show the same digest, whatever their
+ *     version numbers and addresses
  * @param pairing whether the node runs a pairing instance
  */
 public record NodeStatus(String node, String edgeAddress, boolean accepting, int configVersion, String configDigest,
