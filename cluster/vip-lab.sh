@@ -301,7 +301,8 @@ http() {
     exec 3<>"/dev/tcp/$1/$2" || exit 2
     printf "%s %s HTTP/1.0\r\nHost: %s\r\n%s\r\n" "$3" "$4" "$1" "$5" >&3
     cat <&3' _ "$(node_addr "$n")" "$ADMIN_PORT" "$method" "$path" "$auth" 2>/dev/null) || return 2
-  status=$(echo "$reply" | head -n 1 | awk '{print $2}')
+  # awk reads the whole reply: a reader that quits early would SIGPIPE the printf (pipefail).
+  status=$(printf '%s\n' "$reply" | awk 'NR == 1 {print $2}')
   echo "$reply" | tr -d '\r' | sed '1,/^$/d'
   case "$status" in 2??) return 0 ;; "") return 2 ;; *) return 1 ;; esac
 }

@@ -128,7 +128,9 @@ class ClusterVipTest {
         "--end", "g3").getLong("ok")).isEqualTo(100);
 
     QuinnResult faults = lab.client(RUN, "--connections", "12", "--sessions", "200", "--concurrency", "32",
-        "--bytes", "64K", "--fault-wait", "4",
+        // Four times the header timeout: through the lab's veth and bridge a lost packet of a
+        // stalled header can be retransmitted seconds late, so its 2 s only start then.
+        "--bytes", "64K", "--fault-wait", "8",
         "--faults", "bad-signature=0.05,truncated=0.05,reset-north-mid=0.05,reset-south-mid=0.05,"
             + "slow-reader=0.02,south-unknown=0.03,abort-connection=0.02,stall-header=0.02,length-overrun=0.03,"
             + "tlv-overrun=0.03,missing-tlv=0.03,bad-version=0.03");
