@@ -4,6 +4,7 @@ import io.streamdetour.LogRecorder;
 import io.streamdetour.RunningServer;
 import io.streamdetour.TestConfigs;
 import io.streamdetour.config.ConfigException;
+import io.streamdetour.config.ConfigLoader;
 import io.streamdetour.config.ConfigWatcher;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.testclient.DetourClient;
@@ -244,6 +245,40 @@ class PluginsTest {
         .put("rules", new JsonArray().add(inspectedRule("a.example", "byte-count"))))).close())
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("[byte-count]");
+  }
+
+  /** The README's "Plugins" section: its config loads as written, its Java is the example the tests build. */
+  @Test
+  void theReadmeShowsTheExamplePluginThatTheTestsBuild(@TempDir Path dir) throws Exception {
+    String readme = Files.readString(Path.of("README.md"));
+    String section = readme.substring(readme.indexOf("## Plugins\n"), readme.indexOf("## Operations\n"));
+    List<String> java = blocks(section, "```java\n");
+    Path sources = Path.of("examples", "plugin-example", "src", "main", "java", "com", "example", "detour");
+    assertThat(java).containsExactly(Files.readString(sources.resolve("ByteCountInspector.java")),
+        Files.readString(sources.resolve("EndedSessionCounter.java")));
+
+    Path file = dir.resolve("plugins.yaml");
+    Files.writeString(file, blocks(section, "```yaml\n").getFirst());
+    Vertx vertx = Vertx.vertx();
+    try {
+      ServerConfig config = ConfigLoader.load(vertx, file).await(10, TimeUnit.SECONDS);
+      assertThat(config.plugins().verticles()).containsExactly(new ServerConfig.PluginVerticle(COUNTER, 1, "worker",
+          new JsonObject().put("address", "example.sessions-per-user")));
+      assertThat(config.policy().rules().getFirst().options().inspectors()).containsExactly("byte-count");
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static List<String> blocks(String text, String opening) {
+    List<String> blocks = new ArrayList<>();
+    for (int at = text.indexOf(opening); at >= 0; at = text.indexOf(opening, at)) {
+      int start = at + opening.length();
+      int end = text.indexOf("```", start);
+      blocks.add(text.substring(start, end));
+      at = end + 3;
+    }
+    return blocks;
   }
 
   @Test
