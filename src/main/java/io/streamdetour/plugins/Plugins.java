@@ -1,11 +1,15 @@
 package io.streamdetour.plugins;
 
 import io.streamdetour.config.ServerConfig;
+import io.streamdetour.relay.Direction;
+import io.streamdetour.relay.Inspector;
+import io.streamdetour.relay.InspectorFactory;
 import io.streamdetour.relay.InspectorRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -142,11 +146,46 @@ public final class Plugins {
           continue;
         }
         provider.init(vertx);
-        inspectors.register(name, provider);
+        inspectors.register(name, guarded(provider, name, jar.name()));
         entries.add(new Entry(name, "inspector", jar.name(), "loaded", null));
       } catch (RuntimeException | LinkageError e) {
         failed(className, "inspector", jar.name(), e.toString());
       }
+    }
+  }
+
+  /**
+   * A plugin's factory that fails must not fail the session's setup half way (its admission to
+   * the limits taken, no record published): the session gets an inspector that throws at its
+   * first call, which the relay turns into a clean reset of both streams.
+   */
+  private static InspectorFactory guarded(InspectorProvider provider, String name, String jar) {
+    return session -> {
+      Inspector inspector;
+      try {
+        inspector = provider.create(session);
+      } catch (RuntimeException | LinkageError e) {
+        LOG.error("plugin inspector {} from {} failed for session {}: {}", name, jar, session.taskId(), e.toString(), e);
+        return new Failed(name, e);
+      }
+      if (inspector == null) {
+        LOG.error("plugin inspector {} from {} returned no inspector for session {}", name, jar, session.taskId());
+        return new Failed(name, null);
+      }
+      return inspector;
+    };
+  }
+
+  private record Failed(String name, Throwable cause) implements Inspector {
+
+    @Override
+    public Buffer inspect(Direction direction, Buffer data) {
+      throw new IllegalStateException("inspector " + name + " could not be created for this session", cause);
+    }
+
+    @Override
+    public Buffer finish(Direction direction) {
+      return inspect(direction, Buffer.buffer());
     }
   }
 

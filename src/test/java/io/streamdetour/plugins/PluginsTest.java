@@ -3,6 +3,7 @@ package io.streamdetour.plugins;
 import io.streamdetour.LogRecorder;
 import io.streamdetour.RunningServer;
 import io.streamdetour.TestConfigs;
+import io.streamdetour.bus.SessionEnded;
 import io.streamdetour.config.ConfigException;
 import io.streamdetour.config.ConfigLoader;
 import io.streamdetour.config.ConfigWatcher;
@@ -214,6 +215,56 @@ class PluginsTest {
       assertThat(shown(shown, "com.example.detour.ByteCountInspector").getString("error")).startsWith("failed to deploy");
       assertThat(shown(shown, COUNTER).getString("status")).isEqualTo("deployed");
       assertThat(new JsonObject(server.admin().get("/health/ready").body()).getString("status")).isEqualTo("UP");
+    }
+  }
+
+  @Test
+  void anInspectorThatCannotBeCreatedResetsItsSessionOnly(@TempDir Path dir) throws Exception {
+    Path project = dir.resolve("fragile");
+    Path sources = Files.createDirectories(project.resolve("src/main/java/com/example/fragile"));
+    Files.writeString(sources.resolve("Fragile.java"), """
+        package com.example.fragile;
+
+        import io.streamdetour.codec.NorthHeader;
+        import io.streamdetour.plugins.InspectorProvider;
+        import io.streamdetour.relay.Inspector;
+
+        public final class Fragile implements InspectorProvider {
+          public String name() {
+            return "fragile";
+          }
+
+          public Inspector create(NorthHeader session) {
+            if (session.upstream().host().equals("boom.example")) {
+              throw new IllegalStateException("no inspector for boom.example");
+            }
+            return (direction, data) -> data;
+          }
+        }
+        """);
+    Path services = Files.createDirectories(project.resolve("src/main/resources/META-INF/services"));
+    Files.writeString(services.resolve(InspectorProvider.class.getName()), "com.example.fragile.Fragile\n");
+    Path plugins = Files.createDirectory(dir.resolve("plugins"));
+    PluginJar.build(project, plugins.resolve("fragile.jar"));
+
+    try (LogRecorder log = LogRecorder.of(Plugins.class);
+        RunningServer server = RunningServer.start(config(plugins, new JsonArray(), new JsonArray()
+            .add(inspectedRule("boom.example", "fragile")).add(inspectedRule("fine.example", "fragile"))));
+        DetourClient client = server.client(WAIT)) {
+      Map<String, SessionEnded> ended = server.recordEndedSessions();
+      UUID boom = UUID.randomUUID();
+      SessionResult failed = client.runSession(SessionSpec.continueWith(4096).withTaskId(boom)
+          .withUpstream("boom.example:443"));
+      assertThat(failed.ok()).as(failed.toString()).isFalse();
+      await().atMost(WAIT).until(() -> ended.containsKey(boom.toString()));
+      assertThat(ended.get(boom.toString()).end()).endsWith("_reset");
+      assertThat(log.lines()).anySatisfy(line -> assertThat(line).startsWith(
+          "ERROR plugin inspector fragile from fragile.jar failed for session " + boom
+              + ": java.lang.IllegalStateException: no inspector for boom.example"));
+
+      SessionResult fine = client.runSession(SessionSpec.continueWith(4096).withUpstream("fine.example:443"));
+      assertThat(fine.ok()).as(fine.toString()).isTrue();
+      await().atMost(WAIT).until(() -> server.server.activeSessions() == 0);
     }
   }
 
