@@ -132,7 +132,8 @@ public final class StreamDetourServer {
 
   /**
    * Starts a node on {@code vertx} with its meters in {@code registry}: the registry Vert.x was
-   * built with ({@link DetourMetrics#vertxBuilder}), so {@code /metrics} shows both.
+   * built with ({@link DetourMetrics#vertxBuilder}), so {@code /metrics} shows both. The
+   * inspectors of the jars in {@code plugins.dir} are added to {@code inspectors} first.
    */
   public static Future<StreamDetourServer> start(Vertx vertx, ServerConfig config, InspectorRegistry inspectors,
       PrometheusMeterRegistry registry) {
