@@ -23,6 +23,7 @@ import io.streamdetour.limits.SessionLimits;
 import io.streamdetour.metrics.DetourMetrics;
 import io.streamdetour.pairing.PairingClient;
 import io.streamdetour.pairing.PairingVerticle;
+import io.streamdetour.plugins.Plugins;
 import io.streamdetour.policy.Policy;
 import io.streamdetour.policy.PolicyVerticle;
 import io.streamdetour.relay.InspectorRegistry;
@@ -34,6 +35,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,6 +71,7 @@ public final class StreamDetourServer {
   private final ServerConfig started;
   private final AtomicReference<Policy> policy;
   private final InspectorRegistry inspectors;
+  private final Plugins plugins;
   private volatile TlsIdentity identity;
   private volatile ConfigWatcher watcher;
   private final PrometheusMeterRegistry registry;
@@ -86,12 +89,13 @@ public final class StreamDetourServer {
   private String edgeDeployment;
 
   private StreamDetourServer(Vertx vertx, ServerConfig config, TlsIdentity identity,
-      InspectorRegistry inspectors, PrometheusMeterRegistry registry, ClusterServices cluster) {
+      InspectorRegistry inspectors, Plugins plugins, PrometheusMeterRegistry registry, ClusterServices cluster) {
     this.vertx = vertx;
     this.config = new AtomicReference<>(new AppliedConfig(1, config));
     this.started = config;
     this.policy = new AtomicReference<>(new Policy(config.policy()));
     this.inspectors = inspectors;
+    this.plugins = plugins;
     this.identity = identity;
     this.registry = registry;
     ServerConfig.Capture captureSettings = config.capture();
@@ -128,24 +132,30 @@ public final class StreamDetourServer {
 
   /**
    * Starts a node on {@code vertx} with its meters in {@code registry}: the registry Vert.x was
-   * built with ({@link DetourMetrics#vertxBuilder}), so {@code /metrics} shows both.
+   * built with ({@link DetourMetrics#vertxBuilder}), so {@code /metrics} shows both. The
+   * inspectors of the jars in {@code plugins.dir} are added to {@code inspectors} first.
    */
   public static Future<StreamDetourServer> start(Vertx vertx, ServerConfig config, InspectorRegistry inspectors,
       PrometheusMeterRegistry registry) {
-    List<String> problems = unknownInspectors(config, inspectors);
-    if (!problems.isEmpty()) {
-      return Future.failedFuture(new ConfigException(problems));
-    }
     if (config.cluster().enabled() && !vertx.isClustered()) {
       return Future.failedFuture(new IllegalStateException(
           "cluster.enabled is true but this Vert.x is not clustered: start it with ClusterJoin"));
     }
     RecordCodec.registerAll(vertx);
-    return vertx.executeBlocking(() -> TlsIdentity.load(config.tls(), config.quic().host()))
-        .compose(identity -> {
-          StreamDetourServer server = new StreamDetourServer(vertx, config, identity, inspectors, registry,
-              ClusterServices.of(vertx));
-          return server.deployAll().map(server).recover(e -> server.undeployAll().transform(x -> Future.failedFuture(e)));
+    // Plugin jars first: their inspectors are names the configuration may use.
+    return vertx.executeBlocking(() -> Plugins.load(config.plugins(), vertx, inspectors))
+        .compose(plugins -> {
+          List<String> problems = unknownInspectors(config, inspectors);
+          if (!problems.isEmpty()) {
+            return plugins.undeploy(vertx).transform(x -> Future.<StreamDetourServer>failedFuture(new ConfigException(problems)));
+          }
+          return vertx.executeBlocking(() -> TlsIdentity.load(config.tls(), config.quic().host()))
+              .compose(identity -> {
+                StreamDetourServer server = new StreamDetourServer(vertx, config, identity, inspectors, plugins,
+                    registry, ClusterServices.of(vertx));
+                return server.deployAll().map(server)
+                    .recover(e -> server.undeployAll().transform(x -> Future.failedFuture(e)));
+              }, e -> plugins.undeploy(vertx).transform(x -> Future.failedFuture(e)));
         });
   }
 
@@ -174,6 +184,8 @@ public final class StreamDetourServer {
         .compose(v -> pairingInstance == null ? Future.succeededFuture() : deploy(vertx.deployVerticle(pairingInstance)))
         .compose(v -> deploy(vertx.deployVerticle(new NodeAgentVerticle(nodeId(), new State()))))
         .compose(v -> deploy(vertx.deployVerticle(() -> new PolicyVerticle(policy::get), workers)))
+        // Before the edge, so that plugins hear of every session.
+        .compose(v -> plugins.deploy(vertx))
         .compose(v -> vertx.deployVerticle(new QuicEdgeVerticle(edge, coordinator, DetourErrorCodes.SERVER_SHUTDOWN)))
         .compose(id -> {
           edgeDeployment = id;
@@ -357,8 +369,9 @@ public final class StreamDetourServer {
     return edgeStopped.eventually(() -> {
       coordinator.close();
       headerTimer.shutdownNow();
-      List<Future<Void>> rest = deployments.stream().map(vertx::undeploy).toList();
+      List<Future<Void>> rest = new ArrayList<>(deployments.stream().map(vertx::undeploy).toList());
       deployments.clear();
+      rest.add(plugins.undeploy(vertx));
       return Future.join(rest);
     }).eventually(() -> {
       closeQuietly(pairing);
@@ -419,6 +432,11 @@ public final class StreamDetourServer {
     @Override
     public int pairingInstancesKnown() {
       return pairing.instancesKnown();
+    }
+
+    @Override
+    public JsonArray plugins() {
+      return plugins.status();
     }
 
     @Override

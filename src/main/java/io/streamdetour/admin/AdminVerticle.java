@@ -192,6 +192,7 @@ public final class AdminVerticle extends VerticleBase {
         .put("version", node.configVersion())
         .put("last_error", node.configError())
         .put("restart_pending", new JsonArray(node.restartPending()))
+        .put("plugins", node.plugins())
         .put("config", redact(node.configSource())));
   }
 

@@ -1,6 +1,7 @@
 package io.streamdetour.admin;
 
 import io.streamdetour.bus.RunningSession;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
@@ -36,6 +37,11 @@ public interface NodeState {
 
   /** Pairing instances this node can send sessions to (its own, or the cluster's). */
   int pairingInstancesKnown();
+
+  /** The plugin jars, inspectors and verticles: {@code [{name, kind, jar, status, error}]}. */
+  default JsonArray plugins() {
+    return new JsonArray();
+  }
 
   /** @return how many sessions of task {@code taskId} were cut */
   int cut(String taskId);

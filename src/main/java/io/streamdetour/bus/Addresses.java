@@ -2,7 +2,7 @@ package io.streamdetour.bus;
 
 /**
  * Event-bus addresses. Inside one node messages pass by reference (immutable records with a
- * local codec); between nodes and for plugins they travel in their JSON form.
+ * local codec), to plugins too; between nodes they travel in their JSON form.
  */
 public final class Addresses {
 

@@ -240,6 +240,20 @@ final class ConfigReader {
     return List.of(text.split("\\s*,\\s*"));
   }
 
+  /** A map taken as it is (a copy), for settings the server hands on unread; empty when absent. */
+  JsonObject object(String name) {
+    read.add(name);
+    Object value = json.getValue(name);
+    if (value == null) {
+      return new JsonObject();
+    }
+    if (!(value instanceof JsonObject object)) {
+      problem(name, "must be a map, got " + describe(value));
+      return new JsonObject();
+    }
+    return object.copy();
+  }
+
   <T> List<T> objectList(String name, Function<ConfigReader, T> itemReader) {
     read.add(name);
     Object value = json.getValue(name);

@@ -108,7 +108,7 @@ public final class ConfigWatcher implements AutoCloseable {
     LOG.info("config version {} applied: new sessions use it, running sessions keep theirs", current.version() + 1);
   }
 
-  /** Keys read only at start-up: the listeners, TLS identity sources, header limits, pairing, instances, files. */
+  /** Keys read only at start-up: the listeners, TLS identity sources, header limits, pairing, instances, files, plugins. */
   public static List<String> restartOnlyChanges(ServerConfig before, ServerConfig after) {
     List<String> changed = new ArrayList<>();
     if (!Objects.equals(before.quic(), after.quic())) {
@@ -142,6 +142,9 @@ public final class ConfigWatcher implements AutoCloseable {
     }
     if (!Objects.equals(before.cluster(), after.cluster())) {
       changed.add("cluster");
+    }
+    if (!Objects.equals(before.plugins(), after.plugins())) {
+      changed.add("plugins");
     }
     return changed;
   }

@@ -37,6 +37,7 @@ public record ServerConfig(
     Capture capture,
     Cluster cluster,
     Limits limits,
+    Plugins plugins,
     JsonObject source) {
 
   /** The QUIC listener and the transport limits a peer gets. */
@@ -219,6 +220,29 @@ public record ServerConfig(
     }
   }
 
+  /**
+   * Jars that extend the server without rebuilding it ({@code io.streamdetour.plugins}).
+   *
+   * @param dir every {@code *.jar} in it is loaded, each in a class loader of its own; empty: none
+   * @param required true: a plugin that fails to load or deploy stops the start; false: it is
+   *     logged and the server runs without it
+   */
+  public record Plugins(String dir, boolean required, List<PluginVerticle> verticles) {
+
+    public Plugins {
+      verticles = List.copyOf(verticles);
+    }
+  }
+
+  /**
+   * A verticle class of a plugin jar, deployed like any Vert.x verticle.
+   *
+   * @param threading {@code event-loop}, {@code worker} or {@code virtual-thread} (Vert.x's
+   *     {@code ThreadingModel})
+   * @param config what the verticle's {@code config()} returns
+   */
+  public record PluginVerticle(String className, int instances, String threading, JsonObject config) {}
+
   private static final Duration MAX = Duration.ofDays(1);
   private static final long TIB = 1L << 40;
 
@@ -243,6 +267,7 @@ public record ServerConfig(
         cluster(root.section("cluster")),
         section(root, "limits", r -> new Limits(r.intValue("per-user", 0, 100_000_000),
             r.intValue("per-upstream", 0, 100_000_000), limitAction(r))),
+        plugins(root.section("plugins")),
         json.copy());
     if (!config.cluster().enabled() && !config.pairing().local()) {
       root.problem("pairing.local", "false needs cluster.enabled: a single node must run its own pairing");
@@ -515,6 +540,35 @@ public record ServerConfig(
         r.stringList("inspectors"));
     r.rejectUnknownKeys();
     return relay;
+  }
+
+  private static final Pattern CLASS_NAME =
+      Pattern.compile("\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*(\\.\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*)*");
+  private static final List<String> THREADING = List.of("event-loop", "worker", "virtual-thread");
+
+  private static Plugins plugins(ConfigReader r) {
+    Plugins plugins = new Plugins(
+        r.optionalString("dir"),
+        r.bool("required"),
+        r.objectList("verticles", v -> {
+          PluginVerticle verticle = new PluginVerticle(
+              v.string("class"),
+              isSet(v, "instances") ? v.intValue("instances", 1, 1024) : 1,
+              isSet(v, "threading") ? v.string("threading") : "event-loop",
+              v.object("config"));
+          if (!verticle.className().isEmpty() && !CLASS_NAME.matcher(verticle.className()).matches()) {
+            v.problem("class", "must be a fully qualified class name, got '" + verticle.className() + "'");
+          }
+          if (!THREADING.contains(verticle.threading())) {
+            v.problem("threading", "must be event-loop, worker or virtual-thread, got '" + verticle.threading() + "'");
+          }
+          return verticle;
+        }));
+    if (plugins.dir().isEmpty() && !plugins.verticles().isEmpty()) {
+      r.problem("verticles", "name classes of plugin jars: set plugins.dir too");
+    }
+    r.rejectUnknownKeys();
+    return plugins;
   }
 
   private static Action action(ConfigReader r, String name) {
