@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 
-from compare_echo import ROOT, TOOLS
+from servers import ROOT, client_path
 
 LAB = os.path.join(ROOT, "cluster", "vip-lab.sh")
 REMOTE_PAIRING = "STREAM_DETOUR_PAIRING__LOCAL=false"
@@ -80,10 +80,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--sessions", type=int, default=3000, help="sessions of each rate run")
     ap.add_argument("--setups", default=",".join(SETUPS))
-    ap.add_argument("--client", default=os.path.join(TOOLS, "g3-detour-client"))
+    ap.add_argument("--client", default=None, help="the quinn client (default: as servers.py finds it)")
     opts = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("needs root: the lab is made of network namespaces and nftables")
+    opts.client = opts.client or client_path()
     if not os.path.exists(opts.client):
         raise SystemExit(f"missing {opts.client}: build the quinn tools with .ci/run")
     base = dict(os.environ, SDLAB_PREFIX="sdbench", G3_DETOUR_CLIENT=opts.client)
