@@ -271,6 +271,34 @@ class DetourSessionsTest {
     }
   }
 
+  /**
+   * The relay waits with a small buffer and takes its large one only while more bytes wait:
+   * every message, below, at and past both buffers' sizes, must come back whole before the next
+   * one is sent (a relay that sat on bytes until it had more would never answer here).
+   */
+  @Test
+  void messagesOfEverySizeComeBackOneByOneLikeAConversation() throws Exception {
+    try (DetourClient client = client(b -> b)) {
+      try (RawSession session = client.openRaw()) {
+        session.writeNorthHeader(SessionSpec.continueWith(0));
+        assertThat(session.readReply(WAIT).action()).isEqualTo(Action.CONTINUE);
+        session.south().write(session.southHeader());
+        int[] sizes = {1, 2, 100, 2047, 2048, 2049, 4097, 16_383, 16_384, 16_385, 100_000, 1, 3};
+        for (int size : sizes) {
+          for (var stream : List.of(session.north(), session.south())) {
+            byte[] message = random(size);
+            stream.write(message);
+            assertThat(stream.read(size, WAIT)).as("%d bytes", size).isEqualTo(message);
+          }
+        }
+        session.north().finish();
+        session.south().finish();
+        assertThat(session.north().readAll(WAIT)).isEmpty();
+        assertThat(session.south().readAll(WAIT)).isEmpty();
+      }
+    }
+  }
+
   @Test
   void aResetMidTransferEndsTheSessionAndResetsItsPartnerOnly() throws Exception {
     try (DetourClient client = client(b -> b)) {
