@@ -299,6 +299,21 @@ class DetourSessionsTest {
     }
   }
 
+  /**
+   * Kwik hands a connection's streams over on a platform thread of that connection's own
+   * ("callbacks-" and the connection id; the client's connections have an empty id), kept while
+   * the connection lives; the server hands them over on shared virtual threads instead.
+   */
+  @Test
+  void connectionsThatCarriedSessionsKeepNoPlatformThreadForTheirStreams() throws Exception {
+    try (DetourClient client = client(b -> b.connections(4))) {
+      assertAllOk(client.runSessions(IntStream.range(0, 8).mapToObj(i -> SessionSpec.continueWith(1000)).toList(), 8));
+      // The connections are still open, each has carried streams.
+      assertThat(Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+          .filter(name -> name.matches("callbacks-[0-9a-f]+-\\d+")).toList()).isEmpty();
+    }
+  }
+
   @Test
   void aResetMidTransferEndsTheSessionAndResetsItsPartnerOnly() throws Exception {
     try (DetourClient client = client(b -> b)) {
