@@ -271,6 +271,49 @@ class DetourSessionsTest {
     }
   }
 
+  /**
+   * The relay waits with a small buffer and takes its large one only while more bytes wait:
+   * every message, below, at and past both buffers' sizes, must come back whole before the next
+   * one is sent (a relay that sat on bytes until it had more would never answer here).
+   */
+  @Test
+  void messagesOfEverySizeComeBackOneByOneLikeAConversation() throws Exception {
+    try (DetourClient client = client(b -> b)) {
+      try (RawSession session = client.openRaw()) {
+        session.writeNorthHeader(SessionSpec.continueWith(0));
+        assertThat(session.readReply(WAIT).action()).isEqualTo(Action.CONTINUE);
+        session.south().write(session.southHeader());
+        int[] sizes = {1, 2, 100, 2047, 2048, 2049, 4097, 16_383, 16_384, 16_385, 100_000, 1, 3};
+        for (int size : sizes) {
+          for (var stream : List.of(session.north(), session.south())) {
+            byte[] message = random(size);
+            stream.write(message);
+            assertThat(stream.read(size, WAIT)).as("%d bytes", size).isEqualTo(message);
+          }
+        }
+        session.north().finish();
+        session.south().finish();
+        assertThat(session.north().readAll(WAIT)).isEmpty();
+        assertThat(session.south().readAll(WAIT)).isEmpty();
+      }
+    }
+  }
+
+  /**
+   * Kwik hands a connection's streams over on a platform thread of that connection's own
+   * ("callbacks-" and the connection id; the client's connections have an empty id), kept while
+   * the connection lives; the server hands them over on shared virtual threads instead.
+   */
+  @Test
+  void connectionsThatCarriedSessionsKeepNoPlatformThreadForTheirStreams() throws Exception {
+    try (DetourClient client = client(b -> b.connections(4))) {
+      assertAllOk(client.runSessions(IntStream.range(0, 8).mapToObj(i -> SessionSpec.continueWith(1000)).toList(), 8));
+      // The connections are still open, each has carried streams.
+      assertThat(Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+          .filter(name -> name.matches("callbacks-[0-9a-f]+-\\d+")).toList()).isEmpty();
+    }
+  }
+
   @Test
   void aResetMidTransferEndsTheSessionAndResetsItsPartnerOnly() throws Exception {
     try (DetourClient client = client(b -> b)) {

@@ -19,6 +19,15 @@ public interface EdgeStream {
   /** Blocks until bytes arrive; -1 once the client finished its side (FIN). */
   int read(byte[] buffer, int offset, int length) throws IOException;
 
+  /**
+   * Bytes the next read returns without blocking, or -1 when this edge cannot tell. The relay
+   * takes its large buffer only while bytes wait, so idle sessions hold little memory; with
+   * -1 it guesses from reads that fill their buffer.
+   */
+  default int available() {
+    return -1;
+  }
+
   /** Blocks while flow control or the send buffer is full. */
   void write(byte[] buffer, int offset, int length) throws IOException;
 

@@ -108,8 +108,9 @@ final class LoadRun {
       double serverCpuPercent) {
     Histogram interval = stats.decisionInterval();
     StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
-        "[%4ds] sessions %d ok %d failed %d in_flight %d conns %d | setup %.0f/s completed %.0f/s | %.1f MiB/s",
-        TimeUnit.NANOSECONDS.toSeconds(elapsedNanos), stats.started.sum(), stats.ok.sum(), stats.failed.sum(),
+        "[%4ds] sessions %d set_up %d ok %d failed %d in_flight %d conns %d | setup %.0f/s completed %.0f/s | %.1f MiB/s",
+        TimeUnit.NANOSECONDS.toSeconds(elapsedNanos), stats.started.sum(), stats.setups.sum(), stats.ok.sum(),
+        stats.failed.sum(),
         workers.stream().mapToInt(Worker::inFlight).sum(), workers.stream().mapToInt(Worker::connections).sum(),
         setupRate, completedRate, mibRate));
     if (interval != null && interval.getTotalCount() > 0) {

@@ -170,6 +170,7 @@ public final class KwikListener {
         return new ApplicationProtocolConnection() {};
       }
       connections.put(quic, connection);
+      KwikStreamCallbacks.share(quic);
       quic.setConnectionListener(new ConnectionListener() {
         @Override
         public void disconnected(ConnectionTerminatedEvent event) {

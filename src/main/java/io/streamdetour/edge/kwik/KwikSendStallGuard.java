@@ -23,7 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Streams with bytes in their send buffer are watched; every few milliseconds each of them
  * gets one more send request through the same private method Kwik uses, which counts it
  * properly. A spare request costs the sender a look at the buffer. If Kwik's shape differs
- * (another version), the guard logs that once and does nothing.
+ * (another version), the guard logs that once and does nothing. With nothing to watch (idle
+ * connections and sessions) its thread sleeps until a write comes.
  */
 public final class KwikSendStallGuard {
 
@@ -32,18 +33,17 @@ public final class KwikSendStallGuard {
   private static final Set<OutputStream> WATCHED = ConcurrentHashMap.newKeySet();
   private static final Internals INTERNALS = Internals.find();
 
-  static {
-    if (INTERNALS != null) {
-      Thread.ofPlatform().daemon().name("kwik-send-stall-guard").start(KwikSendStallGuard::run);
-    }
-  }
+  private static final Thread GUARD = INTERNALS == null ? null
+      : Thread.ofPlatform().daemon().name("kwik-send-stall-guard").start(KwikSendStallGuard::run);
+  /** Set while the guard sleeps for want of streams to watch; a new stream wakes it. */
+  private static volatile boolean sleeping;
 
   private KwikSendStallGuard() {}
 
   /** Call before and after writing to (or finishing) a Kwik stream's output. */
   public static void watch(OutputStream out) {
-    if (INTERNALS != null && INTERNALS.outputClass.isInstance(out)) {
-      WATCHED.add(out);
+    if (INTERNALS != null && INTERNALS.outputClass.isInstance(out) && WATCHED.add(out) && sleeping) {
+      LockSupport.unpark(GUARD);
     }
   }
 
@@ -54,6 +54,14 @@ public final class KwikSendStallGuard {
 
   private static void run() {
     while (true) {
+      if (WATCHED.isEmpty()) {
+        sleeping = true;
+        // Checked again after the flag is up: a stream added before it would not wake us.
+        if (WATCHED.isEmpty()) {
+          LockSupport.park();
+        }
+        sleeping = false;
+      }
       LockSupport.parkNanos(INTERVAL_NANOS);
       for (OutputStream out : WATCHED) {
         try {

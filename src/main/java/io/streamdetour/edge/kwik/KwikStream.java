@@ -58,6 +58,15 @@ final class KwikStream implements EdgeStream {
   }
 
   @Override
+  public int available() {
+    try {
+      return in.available();
+    } catch (IOException closed) {
+      return 0; // the next read says how the stream ended
+    }
+  }
+
+  @Override
   public void write(byte[] buffer, int offset, int length) throws IOException {
     // Before, for a write that blocks on a full buffer; after, for one that does not.
     KwikSendStallGuard.watch(out);
