@@ -312,12 +312,21 @@ public final class StreamDetourServer {
     coordinator.stopAccepting();
     closeWatchers();
     Duration grace = this.config.get().config().shutdown().grace();
-    return noSessionsWithin(grace).compose(v -> {
+    long deadline = System.nanoTime() + grace.toNanos();
+    return until(coordinator::idle, deadline).compose(v -> {
       int left = coordinator.activeSessions();
       if (left > 0) {
         LOG.warn("shutdown: {} sessions still running after {} ms; cutting them", left, grace.toMillis());
+        return close();
       }
-      return close();
+      // The sessions' last bytes and FINs may still be on their way: closing the connections
+      // now would drop them, so the rest of the grace is theirs.
+      return until(() -> !edge.unacknowledgedBytes(), deadline).compose(x -> {
+        if (edge.unacknowledgedBytes()) {
+          LOG.warn("shutdown: clients had not acknowledged every byte after {} ms; closing anyway", grace.toMillis());
+        }
+        return close();
+      });
     });
   }
 
@@ -328,20 +337,22 @@ public final class StreamDetourServer {
     coordinator.abortAll("server_shutdown", DetourErrorCodes.SERVER_SHUTDOWN);
     // The cut sessions end on their relay threads, writing their capture index lines and
     // publishing their records: the session log and the capture stay until they have.
-    return noSessionsWithin(CUT_SESSIONS_END).compose(v -> undeployAll());
+    return until(coordinator::idle, System.nanoTime() + CUT_SESSIONS_END.toNanos()).compose(v -> undeployAll());
   }
 
-  /** Completes once no continued session runs and every record is out, or after {@code limit}. */
-  private Future<Void> noSessionsWithin(Duration limit) {
-    if (coordinator.idle()) {
+  /**
+   * Completes once {@code done} holds or at {@code deadline} ({@link System#nanoTime}); for
+   * the stop: no continued session runs and every record is out, no byte is unacknowledged.
+   */
+  private Future<Void> until(java.util.function.BooleanSupplier done, long deadline) {
+    if (done.getAsBoolean()) {
       return Future.succeededFuture();
     }
-    long deadline = System.nanoTime() + limit.toNanos();
     Promise<Void> drained = Promise.promise();
     // No initial delay of 0: a timer that fires before setPeriodic returns cannot be cancelled
     // from its own handler (Vert.x 5.0.7 throws a NullPointerException and the stop hangs).
     vertx.setPeriodic(DRAIN_POLL_MILLIS, id -> {
-      if (coordinator.idle() || System.nanoTime() >= deadline) {
+      if (done.getAsBoolean() || System.nanoTime() >= deadline) {
         vertx.cancelTimer(id);
         drained.complete();
       }

@@ -26,6 +26,14 @@ public interface DetourEdge {
   /** Open QUIC connections right now. */
   int connectionCount();
 
+  /**
+   * True while bytes written to streams have not reached the clients (unsent or unacknowledged):
+   * closing the connections now would drop them. An edge that cannot tell says false.
+   */
+  default boolean unacknowledgedBytes() {
+    return false;
+  }
+
   /** New connections are refused; open ones keep working (the session layer decides about streams). */
   void stopAccepting();
 

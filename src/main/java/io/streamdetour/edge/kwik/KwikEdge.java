@@ -64,6 +64,11 @@ public final class KwikEdge implements DetourEdge {
   }
 
   @Override
+  public boolean unacknowledgedBytes() {
+    return listener.unacknowledgedBytes();
+  }
+
+  @Override
   public void stopAccepting() {
     listener.stopAccepting();
   }

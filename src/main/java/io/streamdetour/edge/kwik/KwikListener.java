@@ -110,6 +110,12 @@ public final class KwikListener {
     return connections.size();
   }
 
+  /** True while a stream has bytes not yet sent or a connection bytes not yet acknowledged. */
+  public boolean unacknowledgedBytes() {
+    return KwikSendStallGuard.watchedCount() > 0
+        || connections.keySet().stream().anyMatch(quic -> KwikInFlight.bytes(quic) > 0);
+  }
+
   /** New handshakes use this certificate from now on; established connections keep theirs. */
   public void replaceIdentity(TlsIdentity next) throws CertificateException {
     engineFactory.replace(next);
