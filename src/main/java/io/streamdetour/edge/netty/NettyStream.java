@@ -11,6 +11,8 @@ import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.streamdetour.edge.EdgeStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -34,6 +36,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * not yet been taken by quiche (the channel's own unwritable state, counted exactly).
  */
 final class NettyStream extends ChannelInboundHandlerAdapter implements EdgeStream {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NettyStream.class);
 
   static final int READ_QUEUE_BYTES = 256 * 1024;
   static final int WRITE_PENDING_BYTES = 256 * 1024;
@@ -283,6 +287,7 @@ final class NettyStream extends ChannelInboundHandlerAdapter implements EdgeStre
       lock.unlock();
     }
     if (failed) {
+      LOG.debug("stream {}: write failed: {}", this, future.cause().toString());
       closeIfDone();
     }
   }
