@@ -5,9 +5,12 @@ Starts every server (bench/servers.py, each on 127.0.0.1):
   detour-kwik  stream-detour on its defaults: Kwik edge, every session continued, no inspector
   kwik-echo    the bare Kwik echo (io.streamdetour.bench.KwikEchoServer): the same Kwik listener
                and quic.* settings, nothing of the server above the stream
+  detour-netty stream-detour on the Netty edge (quic.edge netty, ALPN g3-detour)
+  netty-echo   the bare Netty echo (io.streamdetour.bench.NettyEchoServer): the same Netty
+               listener and quic.* settings, nothing of the server above the stream
   rust-echo    the Rust reference echo server (quinn + rustls)
-drives each with the same quinn client (g3proxy on the wire: no ALPN, PPv2 headers, every
-echoed byte checked), warms them up with one pass, then runs every scenario on every server,
+drives each with the same quinn client (g3proxy on the wire: PPv2 headers, every echoed byte
+checked; no ALPN, except --alpn g3-detour for the Netty servers), warms them up with one pass, then runs every scenario on every server,
 alternating the servers within each round (the order rotates from round to round), N rounds.
 Prints medians, the ratios between servers (median of the per-round ratios), server CPU per
 MiB, and decision latency; --json writes every run.
@@ -33,7 +36,8 @@ import tempfile
 import servers as S
 
 # (numerator, denominator): printed when both servers are in the run.
-RATIOS = [("detour-kwik", "kwik-echo"), ("detour-kwik", "rust-echo"), ("kwik-echo", "rust-echo")]
+RATIOS = [("detour-kwik", "kwik-echo"), ("detour-kwik", "rust-echo"), ("kwik-echo", "rust-echo"),
+          ("detour-netty", "netty-echo"), ("detour-netty", "rust-echo"), ("netty-echo", "rust-echo")]
 
 MIB = 1024 * 1024
 # MiB each way per run, by connection count: a few seconds for the slowest server here.

@@ -2,16 +2,9 @@
 
 Every server listens on 127.0.0.1 on a UDP port of its own and is driven by the same quinn
 client (g3proxy on the wire). A server is one entry in SERVERS: a name, a label for the tables,
-a command, environment, and the client options it needs. To add one (the Netty edge and its
-bare echo, say), add an entry such as
-
-    "detour-netty": Server("stream-detour, Netty edge", java_server(["-jar", "{jar}"]),
-                           env={"STREAM_DETOUR_QUIC__EDGE": "netty", "STREAM_DETOUR_QUIC__ALPN": "g3"},
-                           client_args=["--alpn", "g3"]),
-    "netty-echo":   Server("bare Netty echo", java_server(["-cp", "{jar}", "io.streamdetour.bench.NettyEchoServer"]),
-                           client_args=["--alpn", "g3"]),
-
-and the ratios it should be compared by to RATIOS in compare_echo.py.
+a command, environment, and the client options it needs (the Netty servers: --alpn, as BoringSSL
+refuses a QUIC client without ALPN). A new server is one more entry here, and the ratios it
+should be compared by go to RATIOS in compare_echo.py.
 """
 import os
 import re
@@ -90,9 +83,19 @@ class Server:
 
 # Java servers share the quic.* defaults and get their port, certificate directory and an
 # ephemeral admin port from the environment; their configuration is the embedded defaults.
+# The Netty edge serves only clients that offer ALPN: its servers name one, and the client offers it.
+NETTY_ENV = {"STREAM_DETOUR_QUIC__EDGE": "netty", "STREAM_DETOUR_QUIC__ALPN": "g3-detour"}
+NETTY_CLIENT = ["--alpn", "g3-detour"]
+# -cp ignores the jar manifest's Enable-Native-Access: the QUIC and epoll natives need it said.
+NATIVE = "--enable-native-access=ALL-UNNAMED"
+
 SERVERS = {
     "detour-kwik": Server("stream-detour (Kwik edge)", java_server(["-jar", "{jar}"])),
     "kwik-echo": Server("bare Kwik echo", java_server(["-cp", "{jar}", "io.streamdetour.bench.KwikEchoServer"])),
+    "detour-netty": Server("stream-detour (Netty edge)", java_server([NATIVE, "-jar", "{jar}"]),
+                           env=NETTY_ENV, client_args=NETTY_CLIENT),
+    "netty-echo": Server("bare Netty echo", java_server([NATIVE, "-cp", "{jar}", "io.streamdetour.bench.NettyEchoServer"]),
+                         env=NETTY_ENV, client_args=NETTY_CLIENT),
     "rust-echo": Server("Rust echo (quinn)", echo_server),
 }
 
@@ -156,7 +159,7 @@ THREAD_KINDS = [
     ("Kwik loss detection, idle timers", r"^(loss-detection|idle-timer)"), ("Kwik callbacks", r"^callback"),
     ("virtual-thread carriers (stream I/O)", r"^(ForkJoinPool|VirtualThread)"), ("send-stall guard", r"^kwik-send-stal"),
     ("Vert.x", r"^vert\.?x-"), ("GC", r"^(GC Thread|G1 |VM Thread)"), ("JIT", r"^C[12] Compiler"),
-    ("tokio runtime", r"^tokio-"),
+    ("Netty QUIC event loops (sockets, quiche, TLS)", r"^netty-quic"), ("tokio runtime", r"^tokio-"),
 ]
 
 

@@ -15,6 +15,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -125,10 +127,18 @@ public final class StreamDetourMain {
     InetSocketAddress admin = server.adminAddress();
     String file = confFile != null ? confFile.toString()
         : java.nio.file.Files.exists(ConfigLoader.DEFAULT_FILE) ? ConfigLoader.DEFAULT_FILE.toString() : "embedded defaults";
+    List<String> quic = new ArrayList<>();
+    List<ServerConfig.Quic> listeners = config.quic().all();
+    for (int i = 0; i < listeners.size(); i++) {
+      ServerConfig.Quic l = listeners.get(i);
+      quic.add((l.edge() == ServerConfig.Edge.NETTY ? "  QUIC (Netty edge)      udp " : "  QUIC (g3proxy detour)  udp ")
+          + hostPort(server.quicAddresses().get(i)) + (l.edge() == ServerConfig.Edge.NETTY
+              ? ", ALPN " + l.alpn() + " only, " + l.sockets() + " socket(s)"
+              : l.alpn().isEmpty() ? ", no ALPN" : ", no ALPN or " + l.alpn()));
+    }
     return String.join("\n",
         "stream-detour is running",
-        "  QUIC (g3proxy detour)  udp " + hostPort(server.quicAddress()) + (config.quic().alpn().isEmpty()
-            ? ", no ALPN" : ", no ALPN or " + config.quic().alpn()),
+        String.join("\n", quic),
         "  admin API              " + (admin == null ? "off" : "http://" + hostPort(admin)
             + "/  (/health/ready, /metrics, /sessions, /config, /cluster)" + (config.admin().token().isEmpty() ? "" : ", bearer token")),
         "  cluster                " + (config.cluster().enabled() ? "node " + server.nodeId() + ", "

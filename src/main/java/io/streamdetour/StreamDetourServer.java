@@ -19,6 +19,7 @@ import io.streamdetour.edge.DetourEdge;
 import io.streamdetour.edge.HeaderReader;
 import io.streamdetour.edge.QuicEdgeVerticle;
 import io.streamdetour.edge.kwik.KwikEdge;
+import io.streamdetour.edge.netty.NettyEdge;
 import io.streamdetour.limits.SessionLimits;
 import io.streamdetour.metrics.DetourMetrics;
 import io.streamdetour.pairing.PairingClient;
@@ -82,11 +83,13 @@ public final class StreamDetourServer {
   private final PairingVerticle pairingInstance;
   private final SessionCoordinator coordinator;
   private AdminVerticle admin;
-  private final DetourEdge edge;
+  /** One per listener ({@code quic.*}, then {@code quic.listeners}); the first is the main one. */
+  private final List<DetourEdge> edges = new ArrayList<>();
+  private final List<ServerConfig.Quic> listeners;
   private final ScheduledThreadPoolExecutor headerTimer;
   private final List<String> deployments = new ArrayList<>();
   private final List<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
-  private String edgeDeployment;
+  private final List<String> edgeDeployments = new ArrayList<>();
 
   private StreamDetourServer(Vertx vertx, ServerConfig config, TlsIdentity identity,
       InspectorRegistry inspectors, Plugins plugins, PrometheusMeterRegistry registry, ClusterServices cluster) {
@@ -113,8 +116,16 @@ public final class StreamDetourServer {
     HeaderReader headerReader = new HeaderReader(
         new HeaderLimits(config.header().maxBytes(), config.header().maxPayloadBytes()),
         config.header().timeout(), config.decision().timeout().plus(config.pairing().timeout()), headerTimer);
-    this.edge = new KwikEdge(config.quic(), identity, headerReader, nodeId);
-    metrics.gauges(coordinator::activeSessions, edge::connectionCount, () -> configStatus().version(),
+    this.listeners = config.quic().all();
+    for (int i = 0; i < listeners.size(); i++) {
+      ServerConfig.Quic listener = listeners.get(i);
+      // The main listener's connection ids are the node id's, as before; the others' get their index too.
+      String prefix = i == 0 ? nodeId : nodeId + "." + i;
+      edges.add(listener.edge() == ServerConfig.Edge.NETTY
+          ? new NettyEdge(listener, identity, headerReader, prefix)
+          : new KwikEdge(listener, identity, headerReader, prefix));
+    }
+    metrics.gauges(coordinator::activeSessions, this::connectionCount, () -> configStatus().version(),
         () -> configStatus().lastError() == null ? 1 : 0, capture::totalBytes, capture::errors);
     this.pairingInstance = config.pairing().local()
         ? new PairingVerticle(config.pairing().timeout(), cluster.membership(), cluster.pairingDirectory()) : null;
@@ -184,19 +195,37 @@ public final class StreamDetourServer {
         .compose(v -> pairingInstance == null ? Future.succeededFuture() : deploy(vertx.deployVerticle(pairingInstance)))
         .compose(v -> deploy(vertx.deployVerticle(new NodeAgentVerticle(nodeId(), new State()))))
         .compose(v -> deploy(vertx.deployVerticle(() -> new PolicyVerticle(policy::get), workers)))
-        // Before the edge, so that plugins hear of every session.
+        // Before the edges, so that plugins hear of every session.
         .compose(v -> plugins.deploy(vertx))
-        .compose(v -> vertx.deployVerticle(new QuicEdgeVerticle(edge, coordinator, DetourErrorCodes.SERVER_SHUTDOWN)))
-        .compose(id -> {
-          edgeDeployment = id;
-          LOG.info("QUIC edge (Kwik) listening on udp {}; ALPN: none{}", edge.localAddress(),
-              config.quic().alpn().isEmpty() ? "" : " or " + config.quic().alpn());
+        .compose(v -> deployEdges(0))
+        .compose(v -> {
           if (!config.admin().enabled()) {
             return Future.succeededFuture();
           }
           admin = new AdminVerticle(config.admin().host(), config.admin().port(), new State(), registry,
               cluster.membership(), config.cluster().requestTimeout());
           return deploy(vertx.deployVerticle(admin));
+        });
+  }
+
+  /** The edges one after the other, from {@code index}, each logging where it listens. */
+  private Future<Void> deployEdges(int index) {
+    if (index == edges.size()) {
+      return Future.succeededFuture();
+    }
+    DetourEdge edge = edges.get(index);
+    ServerConfig.Quic listener = listeners.get(index);
+    return vertx.deployVerticle(new QuicEdgeVerticle(edge, coordinator, DetourErrorCodes.SERVER_SHUTDOWN))
+        .compose(id -> {
+          edgeDeployments.add(id);
+          if (listener.edge() == ServerConfig.Edge.NETTY) {
+            LOG.info("QUIC edge (Netty) listening on udp {} with {} socket(s); ALPN: {} (clients without ALPN are"
+                + " refused)", edge.localAddress(), listener.sockets(), listener.alpn());
+          } else {
+            LOG.info("QUIC edge (Kwik) listening on udp {}; ALPN: none{}", edge.localAddress(),
+                listener.alpn().isEmpty() ? "" : " or " + listener.alpn());
+          }
+          return deployEdges(index + 1);
         });
   }
 
@@ -217,8 +246,14 @@ public final class StreamDetourServer {
     return cluster.membership().nodes().size();
   }
 
+  /** The main listener's address ({@code quic.host}:{@code quic.port}). */
   public InetSocketAddress quicAddress() {
-    return edge.localAddress();
+    return edges.get(0).localAddress();
+  }
+
+  /** Every listener's address, in the order of {@link ServerConfig.Quic#all()}. */
+  public List<InetSocketAddress> quicAddresses() {
+    return edges.stream().map(DetourEdge::localAddress).toList();
   }
 
   public TlsIdentity tlsIdentity() {
@@ -290,7 +325,9 @@ public final class StreamDetourServer {
 
   /** New handshakes present {@code next}; established connections are not touched. */
   public void replaceIdentity(TlsIdentity next) throws Exception {
-    edge.replaceIdentity(next);
+    for (DetourEdge edge : edges) {
+      edge.replaceIdentity(next);
+    }
     identity = next;
   }
 
@@ -299,7 +336,7 @@ public final class StreamDetourServer {
   }
 
   public int connectionCount() {
-    return edge.connectionCount();
+    return edges.stream().mapToInt(DetourEdge::connectionCount).sum();
   }
 
   /**
@@ -308,7 +345,7 @@ public final class StreamDetourServer {
    * to end, then the rest are cut and every connection is closed with code 0x206.
    */
   public Future<Void> shutdown() {
-    edge.stopAccepting();
+    edges.forEach(DetourEdge::stopAccepting);
     coordinator.stopAccepting();
     closeWatchers();
     Duration grace = this.config.get().config().shutdown().grace();
@@ -321,8 +358,8 @@ public final class StreamDetourServer {
       }
       // The sessions' last bytes and FINs may still be on their way: closing the connections
       // now would drop them, so the rest of the grace is theirs.
-      return until(() -> !edge.unacknowledgedBytes(), deadline).compose(x -> {
-        if (edge.unacknowledgedBytes()) {
+      return until(() -> !unacknowledgedBytes(), deadline).compose(x -> {
+        if (unacknowledgedBytes()) {
           LOG.warn("shutdown: clients had not acknowledged every byte after {} ms; closing anyway", grace.toMillis());
         }
         return close();
@@ -330,9 +367,13 @@ public final class StreamDetourServer {
     });
   }
 
+  private boolean unacknowledgedBytes() {
+    return edges.stream().anyMatch(DetourEdge::unacknowledgedBytes);
+  }
+
   /** Stops at once: sessions are cut, connections closed. */
   public Future<Void> close() {
-    edge.stopAccepting();
+    edges.forEach(DetourEdge::stopAccepting);
     coordinator.stopAccepting();
     coordinator.abortAll("server_shutdown", DetourErrorCodes.SERVER_SHUTDOWN);
     // The cut sessions end on their relay threads, writing their capture index lines and
@@ -376,7 +417,8 @@ public final class StreamDetourServer {
 
   private Future<Void> undeployAll() {
     closeWatchers();
-    Future<Void> edgeStopped = edgeDeployment == null ? Future.succeededFuture() : vertx.undeploy(edgeDeployment);
+    Future<Void> edgeStopped = Future.join(edgeDeployments.stream().map(vertx::undeploy).toList()).mapEmpty();
+    edgeDeployments.clear();
     return edgeStopped.eventually(() -> {
       coordinator.close();
       headerTimer.shutdownNow();
@@ -396,13 +438,13 @@ public final class StreamDetourServer {
 
     @Override
     public String edgeAddress() {
-      InetSocketAddress address = edge.localAddress();
+      InetSocketAddress address = quicAddress();
       return address == null ? null : address.getAddress().getHostAddress() + ":" + address.getPort();
     }
 
     @Override
     public boolean accepting() {
-      return edge.accepting();
+      return edges.get(0).accepting();
     }
 
     @Override

@@ -40,16 +40,64 @@ public record ServerConfig(
     Plugins plugins,
     JsonObject source) {
 
-  /** The QUIC listener and the transport limits a peer gets. */
+  /**
+   * The QUIC listener, the transport limits a peer gets, and further listeners ({@code listeners})
+   * that share those limits, each on an edge of its own choice.
+   *
+   * @param sockets UDP sockets on the port ({@code SO_REUSEPORT}), each with an event-loop thread:
+   *     the Netty edge only; the Kwik edge has one
+   */
   public record Quic(
+      Edge edge,
       String host,
       int port,
       List<String> alpn,
+      int sockets,
       Duration idleTimeout,
       int maxConnections,
       int maxStreamsPerConnection,
       long streamWindow,
-      long connectionWindow) {}
+      long connectionWindow,
+      List<Listener> listeners) {
+
+    public Quic {
+      alpn = List.copyOf(alpn);
+      listeners = List.copyOf(listeners);
+    }
+
+    /** Every listener, this section's own first, each with the shared limits and no further listeners. */
+    public List<Quic> all() {
+      List<Quic> all = new ArrayList<>();
+      all.add(listeners.isEmpty() ? this : with(new Listener(edge, host, port, alpn, sockets)));
+      listeners.forEach(l -> all.add(with(l)));
+      return all;
+    }
+
+    private Quic with(Listener l) {
+      return new Quic(l.edge(), l.host(), l.port(), l.alpn(), l.sockets(), idleTimeout, maxConnections,
+          maxStreamsPerConnection, streamWindow, connectionWindow, List.of());
+    }
+  }
+
+  /**
+   * Which QUIC stack carries a listener: Kwik accepts g3proxy's ALPN-less handshake; Netty's QUIC
+   * codec (quiche and BoringSSL) is faster but serves only clients that offer ALPN.
+   */
+  public enum Edge {
+    KWIK, NETTY;
+
+    public String configName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** One more QUIC listener beside {@code quic.host}:{@code quic.port}. */
+  public record Listener(Edge edge, String host, int port, List<String> alpn, int sockets) {
+
+    public Listener {
+      alpn = List.copyOf(alpn);
+    }
+  }
 
   /** Empty certificate and key files mean: generate a self-signed certificate at start. */
   public record Tls(
@@ -286,24 +334,83 @@ public record ServerConfig(
     return value;
   }
 
+  private static final int MAX_SOCKETS = 256;
+
   private static Quic quic(ConfigReader r) {
+    Listener main = listener(r, null);
     Quic quic = new Quic(
-        r.string("host"),
-        r.intValue("port", 0, 65535),
-        r.stringList("alpn"),
+        main.edge(),
+        main.host(),
+        main.port(),
+        main.alpn(),
+        main.sockets(),
         r.duration("idle-timeout", Duration.ofSeconds(1), MAX),
         r.intValue("max-connections", 1, 1_000_000),
         // g3proxy needs twice its reuse limit (16) of concurrent bidirectional streams.
         r.intValue("max-streams-per-connection", 32, 65_535),
         r.longValue("stream-window", 16 * 1024, 1L << 30),
-        r.longValue("connection-window", 64 * 1024, 1L << 32));
-    for (String id : quic.alpn()) {
-      if (id.isEmpty() || id.length() > 255) {
-        r.problem("alpn", "protocol ids must be 1 to 255 characters, got '" + id + "'");
+        r.longValue("connection-window", 64 * 1024, 1L << 32),
+        r.objectList("listeners", item -> listener(item, main.host())));
+    List<Listener> all = new ArrayList<>(List.of(main));
+    all.addAll(quic.listeners());
+    for (int i = 1; i < all.size(); i++) {
+      for (int j = 0; j < i; j++) {
+        if (sameAddress(all.get(i), all.get(j))) {
+          r.problem("listeners[" + (i - 1) + "].port", "udp " + all.get(i).host() + ":" + all.get(i).port()
+              + " is taken by " + (j == 0 ? "quic.host/quic.port" : "quic.listeners[" + (j - 1) + "]"));
+        }
       }
     }
     r.rejectUnknownKeys();
     return quic;
+  }
+
+  /**
+   * A listener's own keys: {@code edge}, {@code host}, {@code port}, {@code alpn}, {@code sockets}.
+   *
+   * @param defaultHost null for {@code quic} itself, where every key is required; an item of
+   *     {@code quic.listeners} needs only {@code edge} and {@code port}
+   */
+  private static Listener listener(ConfigReader r, String defaultHost) {
+    boolean item = defaultHost != null;
+    String edgeName = r.string("edge");
+    Edge edge = switch (edgeName) {
+      case "kwik" -> Edge.KWIK;
+      case "netty" -> Edge.NETTY;
+      default -> {
+        if (!edgeName.isEmpty()) {
+          r.problem("edge", "must be kwik or netty, got '" + edgeName + "'");
+        }
+        yield Edge.KWIK;
+      }
+    };
+    String host = item && !isSet(r, "host") ? defaultHost : r.string("host");
+    int port = r.intValue("port", 0, 65535);
+    List<String> alpn = r.stringList("alpn");
+    int sockets = item && !isSet(r, "sockets") ? 1 : r.intValue("sockets", 1, MAX_SOCKETS);
+    for (String id : alpn) {
+      if (id.isEmpty() || id.length() > 255) {
+        r.problem("alpn", "protocol ids must be 1 to 255 characters, got '" + id + "'");
+      }
+    }
+    if (edge == Edge.NETTY && alpn.isEmpty()) {
+      r.problem("alpn", "the netty edge needs at least one ALPN id: BoringSSL refuses QUIC clients that offer"
+          + " none (g3proxy offers none: serve it on a kwik listener)");
+    }
+    if (edge == Edge.KWIK && sockets != 1) {
+      r.problem("sockets", "the kwik edge has one socket; more sockets need edge: netty");
+    }
+    return new Listener(edge, host, port, alpn, sockets);
+  }
+
+  /** Same port (not 0: any free one) on the same address, or on any address and a wildcard. */
+  private static boolean sameAddress(Listener a, Listener b) {
+    return a.port() != 0 && a.port() == b.port()
+        && (a.host().equals(b.host()) || isWildcard(a.host()) || isWildcard(b.host()));
+  }
+
+  private static boolean isWildcard(String host) {
+    return host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
   }
 
   private static Cluster cluster(ConfigReader r) {

@@ -113,6 +113,65 @@ class ServerConfigTest {
   }
 
   @Test
+  void theDefaultIsOneKwikListenerAndListenersAddOthersWithTheSharedLimits(@TempDir Path dir) throws Exception {
+    ServerConfig defaults = ServerConfig.from(TestConfigs.defaultsJson(vertx));
+    assertThat(defaults.quic().all()).containsExactly(defaults.quic());
+    assertThat(defaults.quic().edge()).isEqualTo(ServerConfig.Edge.KWIK);
+    assertThat(defaults.quic().sockets()).isEqualTo(1);
+
+    Path file = dir.resolve("listeners.yaml");
+    Files.writeString(file, """
+        quic:
+          port: 2888
+          max-connections: 77
+          listeners:
+            - { edge: netty, port: 2890, alpn: [g3-detour], sockets: 2 }
+            - { edge: kwik, host: 127.0.0.2, port: 2888 }
+        """);
+    List<ServerConfig.Quic> all = ConfigLoader.load(vertx, file).await(10, TimeUnit.SECONDS).quic().all();
+    assertThat(all).extracting(ServerConfig.Quic::edge)
+        .containsExactly(ServerConfig.Edge.KWIK, ServerConfig.Edge.NETTY, ServerConfig.Edge.KWIK);
+    assertThat(all).extracting(ServerConfig.Quic::host).containsExactly("127.0.0.1", "127.0.0.1", "127.0.0.2");
+    assertThat(all).extracting(ServerConfig.Quic::port).containsExactly(2888, 2890, 2888);
+    assertThat(all).extracting(ServerConfig.Quic::sockets).containsExactly(1, 2, 1);
+    assertThat(all.get(1).alpn()).containsExactly("g3-detour");
+    assertThat(all).allSatisfy(q -> {
+      assertThat(q.maxConnections()).isEqualTo(77);
+      assertThat(q.listeners()).isEmpty();
+    });
+  }
+
+  @Test
+  void listenerProblemsAreReportedWithTheirKeys() throws Exception {
+    JsonObject json = TestConfigs.defaultsJson(vertx);
+    json.getJsonObject("quic").put("edge", "quiche").put("sockets", 2).put("listeners", new JsonArray()
+        .add(new JsonObject().put("edge", "netty").put("port", 2888))
+        .add(new JsonObject().put("edge", "netty").put("host", "0.0.0.0").put("port", 2890)
+            .put("alpn", "g3-detour").put("sockets", 0).put("socket", 2))
+        .add(new JsonObject().put("edge", "kwik").put("port", 2890)));
+    assertThatThrownBy(() -> ServerConfig.from(json))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "quic.edge: must be kwik or netty, got 'quiche'",
+            "quic.sockets: the kwik edge has one socket; more sockets need edge: netty",
+            "quic.listeners[0].alpn: the netty edge needs at least one ALPN id: BoringSSL refuses QUIC clients"
+                + " that offer none (g3proxy offers none: serve it on a kwik listener)",
+            "quic.listeners[1].sockets: must be between 1 and 256, got 0",
+            "quic.listeners[1].socket: unknown key",
+            "quic.listeners[0].port: udp 127.0.0.1:2888 is taken by quic.host/quic.port",
+            "quic.listeners[2].port: udp 127.0.0.1:2890 is taken by quic.listeners[1]"));
+  }
+
+  @Test
+  void theEnvironmentPutsTheOneListenerOnNetty() throws Exception {
+    JsonObject merged = ConfigLoader.applyOverrides(TestConfigs.defaultsJson(vertx), new Properties(), Map.of(
+        "STREAM_DETOUR_QUIC__EDGE", "netty", "STREAM_DETOUR_QUIC__ALPN", "g3-detour", "STREAM_DETOUR_QUIC__SOCKETS", "2"));
+    ServerConfig.Quic quic = ServerConfig.from(merged).quic();
+    assertThat(quic.edge()).isEqualTo(ServerConfig.Edge.NETTY);
+    assertThat(quic.alpn()).containsExactly("g3-detour");
+    assertThat(quic.sockets()).isEqualTo(2);
+  }
+
+  @Test
   void policyReadsEveryMatcherAndTheOptionsOfAContinueRule(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("policy.yaml");
     Files.writeString(file, """
