@@ -32,6 +32,11 @@
 #   probe-cid ID [COUNT]  send COUNT short-header packets whose connection id names node ID to
 #                      the VIP, each a new flow (see flows): checks the cid rule without a node
 #                      that issues such ids
+#   rebind             NAT rebinding at the client: every flow from the client namespace to the
+#                      VIP gets a new source port from now on (SNAT to a fresh port range, its
+#                      conntrack entries dropped), as a home router or carrier NAT does when a
+#                      mapping expires; the QUIC connections stay, their packets reach the
+#                      balancer as new flows
 #   admin N PATH [METHOD]  HTTP to node N's admin API from the router namespace; prints the body
 #   flows              new UDP flows the balancer sent to each node
 #   mapped             the nodes in the balancer's map now
@@ -452,6 +457,28 @@ cmd_probe_cid() {
     for i in $(seq 1 "$3"); do printf "\x40$4 0123456789abcdef" > "/dev/udp/$1/$2"; done' _ "$VIP" "$PORT" "$count" "$cid"
 }
 
+# NAT rebinding in the client namespace: from now on the client's packets to the VIP leave with
+# a source port from a range no earlier rebind used, and the conntrack entries of its current
+# flows are dropped so that the next packet of each takes the new mapping. The client's sockets
+# do not change: only the balancer, and the node, see a new 4-tuple.
+cmd_rebind() {
+  local generation low
+  command -v conntrack >/dev/null || die "rebind needs conntrack (Debian: conntrack)"
+  generation=$(($(cat "$STATE/rebinds" 2>/dev/null || echo 0) + 1))
+  echo "$generation" > "$STATE/rebinds"
+  low=$((20000 + (generation % 40) * 1000))
+  {
+    echo "table ip $TABLE-nat"
+    echo "delete table ip $TABLE-nat"
+    echo "table ip $TABLE-nat {"
+    echo "  chain postrouting { type nat hook postrouting priority srcnat; policy accept;"
+    echo "    ip daddr $VIP udp dport $PORT snat to $NET.0.1:$low-$((low + 999)); }"
+    echo "}"
+  } | ip netns exec "$CLIENT" nft -f -
+  ip netns exec "$CLIENT" conntrack -D -p udp --orig-dst "$VIP" --dport "$PORT" >/dev/null 2>&1 || true
+  say "rebind: client flows to the VIP now leave from ports $low-$((low + 999))"
+}
+
 # The nodes the hash rule in force sends new flows to.
 cmd_mapped() {
   ip netns exec "$ROUTER" nft list chain ip "$TABLE" prerouting | grep jhash | grep -o 'goto node[0-9]*' \
@@ -526,6 +553,7 @@ case "$command" in
   flows) cmd_flows ;;
   mapped) cmd_mapped ;;
   probe-cid) cmd_probe_cid "$@" ;;
+  rebind) cmd_rebind ;;
   client) cmd_client "$@" ;;
   env) cmd_env ;;
   *) sed -n '/^# usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 64 ;;

@@ -46,6 +46,8 @@ public record ServerConfig(
    *
    * @param sockets UDP sockets on the port ({@code SO_REUSEPORT}), each with an event-loop thread:
    *     the Netty edge only; the Kwik edge has one
+   * @param serverId the node's id (1 to 255) in octet 1 of every connection id the Netty edge
+   *     issues, for a balancer that routes by connection id (QUIC-LB); 0 for none
    */
   public record Quic(
       Edge edge,
@@ -58,6 +60,7 @@ public record ServerConfig(
       int maxStreamsPerConnection,
       long streamWindow,
       long connectionWindow,
+      int serverId,
       List<Listener> listeners) {
 
     public Quic {
@@ -75,7 +78,7 @@ public record ServerConfig(
 
     private Quic with(Listener l) {
       return new Quic(l.edge(), l.host(), l.port(), l.alpn(), l.sockets(), idleTimeout, maxConnections,
-          maxStreamsPerConnection, streamWindow, connectionWindow, List.of());
+          maxStreamsPerConnection, streamWindow, connectionWindow, serverId, List.of());
     }
   }
 
@@ -350,6 +353,7 @@ public record ServerConfig(
         r.intValue("max-streams-per-connection", 32, 65_535),
         r.longValue("stream-window", 16 * 1024, 1L << 30),
         r.longValue("connection-window", 64 * 1024, 1L << 32),
+        r.intValue("server-id", 0, 255),
         r.objectList("listeners", item -> listener(item, main.host())));
     List<Listener> all = new ArrayList<>(List.of(main));
     all.addAll(quic.listeners());

@@ -120,6 +120,11 @@ final class VipLab implements AutoCloseable {
     run(COMMAND_WAIT, "probe-cid", String.valueOf(id), String.valueOf(count));
   }
 
+  /** NAT rebinding at the client: its flows to the VIP leave from new source ports from now on. */
+  void rebind() {
+    run(COMMAND_WAIT, "rebind");
+  }
+
   /** The nodes in the balancer's map, as nftables has it. */
   List<Integer> mapped() {
     return Arrays.stream(run(COMMAND_WAIT, "mapped").trim().split("\\s+")).filter(s -> !s.isEmpty())
@@ -214,7 +219,7 @@ final class VipLab implements AutoCloseable {
     }
   }
 
-  private static boolean succeeds(String... command) {
+  static boolean succeeds(String... command) {
     try {
       Process process = new ProcessBuilder(command).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();

@@ -60,8 +60,6 @@ public final class NettyListener {
   private static final Logger LOG = LoggerFactory.getLogger(NettyListener.class);
   private static final AttributeKey<NettyConnection> CONNECTION = AttributeKey.valueOf(NettyListener.class, "connection");
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
-  /** Two bytes name the socket ({@link QuicCodecDispatcher}), eight are random, as Kwik's ids. */
-  private static final int CONNECTION_ID_LENGTH = 10;
 
   private final ServerConfig.Quic settings;
   private final TlsIdentity identity;
@@ -100,7 +98,7 @@ public final class NettyListener {
         .applicationProtocols(settings.alpn().toArray(String[]::new))
         .earlyData(false)
         .build();
-    QuicCodecDispatcher dispatcher = new QuicCodecDispatcher(CONNECTION_ID_LENGTH) {
+    QuicCodecDispatcher dispatcher = new RoutableConnectionIds.Dispatcher(settings.serverId()) {
       @Override
       protected void initChannel(Channel channel, int localConnectionIdLength, QuicConnectionIdGenerator ids) {
         channel.pipeline().addLast(codec(ssl, localConnectionIdLength, ids));
