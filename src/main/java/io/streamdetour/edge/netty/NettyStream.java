@@ -83,6 +83,16 @@ final class NettyStream extends ChannelInboundHandlerAdapter implements EdgeStre
   // ---- the stream's thread ----
 
   @Override
+  public int available() {
+    lock.lock();
+    try {
+      return receivedBytes;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
   public int read(byte[] buffer, int offset, int length) throws IOException {
     if (length == 0) {
       return 0;
