@@ -2,7 +2,8 @@
 """What clustered pairing costs: session setup rate and decision latency, one node against three.
 
 Runs in the VIP lab (cluster/vip-lab.sh: network namespaces and nftables, so it needs root), the
-quinn client in the lab's client namespace, in these set-ups, one after the other, each on fresh
+load generator (loadgen/, --driver loadgen, the default; the nodes then accept its ALPN id) or
+the quinn client (--driver quinn) in the lab's client namespace, in these set-ups, one after the other, each on fresh
 JVMs:
   single     one node, not clustered; the client at the node
   cluster-1  one clustered node (a cluster of one); the client at the node
@@ -18,6 +19,7 @@ pairing requests sent to another node's instance and their mean round trip
 (stream_detour_pairing_remote_duration_seconds).
 
 usage: bench/cluster_pairing.py [--rounds 3] [--sessions 3000] [--setups single,cluster-1,local,remote]
+                               [--driver loadgen|quinn]
 """
 import argparse
 import os
@@ -26,7 +28,7 @@ import statistics
 import subprocess
 import sys
 
-from servers import ROOT, client_path
+from servers import ROOT, client_path, find_java
 
 LAB = os.path.join(ROOT, "cluster", "vip-lab.sh")
 REMOTE_PAIRING = "STREAM_DETOUR_PAIRING__LOCAL=false"
@@ -47,11 +49,37 @@ def lab(env, *args, check=True):
     return r.stdout
 
 
+LOADGEN = os.path.join(ROOT, "loadgen", "target", "stream-detour-loadgen.jar")
+ALPN = "g3-detour"
+
+
+def lab_env(env):
+    return dict(re.findall(r"^(\w+)=(.*)$", lab(env, "env"), re.M))
+
+
 def client(env, target, args):
+    if env.get("BENCH_DRIVER") == "loadgen":
+        return loadgen(env, target, args)
     line = lab(env, "client", *target, *args, check=False).strip().splitlines()
     kv = dict(re.findall(r"(\S+)=(\S+)", line[-1] if line else ""))
     if kv.get("result") != "pass":
         raise SystemExit(f"client run failed: {line[-1] if line else '(no output)'}")
+    return kv
+
+
+def loadgen(env, target, args):
+    """The load generator in the client namespace, at the VIP or at --node N, the lab's CA verified."""
+    names = lab_env(env)
+    server = names["SDLAB_VIP"]
+    if target:
+        server = names[f"SDLAB_NODE{target[1]}"].split()[1] + ":" + server.split(":")[1]
+    command = ["ip", "netns", "exec", names["SDLAB_CLIENT"], find_java(), "-jar", LOADGEN, "--server", server,
+               "--alpn", ALPN, "--ca-cert", names["SDLAB_CA"], "--server-name", names["SDLAB_TLS_NAME"]]
+    r = subprocess.run(command + list(args), capture_output=True, text=True, timeout=900)
+    line = r.stdout.strip().splitlines()
+    kv = dict(re.findall(r"(\S+)=(\S+)", line[-1] if line else ""))
+    if kv.get("result") != "pass":
+        raise SystemExit(f"load generator run failed: {line[-1] if line else r.stderr[-2000:]}")
     return kv
 
 
@@ -80,14 +108,20 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--sessions", type=int, default=3000, help="sessions of each rate run")
     ap.add_argument("--setups", default=",".join(SETUPS))
+    ap.add_argument("--driver", choices=["loadgen", "quinn"], default="loadgen",
+                    help="the load generator (loadgen/, build it first) or the quinn client")
     ap.add_argument("--client", default=None, help="the quinn client (default: as servers.py finds it)")
     opts = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("needs root: the lab is made of network namespaces and nftables")
     opts.client = opts.client or client_path()
-    if not os.path.exists(opts.client):
+    if opts.driver == "quinn" and not os.path.exists(opts.client):
         raise SystemExit(f"missing {opts.client}: build the quinn tools with .ci/run")
-    base = dict(os.environ, SDLAB_PREFIX="sdbench", G3_DETOUR_CLIENT=opts.client)
+    if opts.driver == "loadgen" and not os.path.exists(LOADGEN):
+        raise SystemExit(f"missing {LOADGEN}: cd loadgen && mvn package -DskipTests")
+    base = dict(os.environ, SDLAB_PREFIX="sdbench", G3_DETOUR_CLIENT=opts.client, BENCH_DRIVER=opts.driver)
+    if opts.driver == "loadgen":
+        base["STREAM_DETOUR_QUIC__ALPN"] = ALPN
     rate = ["--connections", "24", "--reuse-limit", "64", "--sessions", str(opts.sessions), "--concurrency", "48",
             "--bytes", "0"]
     latency = ["--connections", "1", "--reuse-limit", "1000", "--sessions", "400", "--concurrency", "1",
