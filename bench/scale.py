@@ -60,6 +60,8 @@ def scale_servers(heap, idle_timeout, nmt):
                                env={**S.SERVERS["detour-kwik"].env, **env}, jvm_opts=java_opts),
         "kwik-echo": replace(S.SERVERS["kwik-echo"], label=f"bare Kwik echo{' (-Xmx' + heap + ')' if heap else ''}",
                              env={**S.SERVERS["kwik-echo"].env, **env}, jvm_opts=java_opts),
+        "detour-netty": replace(S.SERVERS["detour-netty"], label=f"stream-detour (Netty edge{', -Xmx' + heap if heap else ''})",
+                                env={**S.SERVERS["detour-netty"].env, **env}, jvm_opts=java_opts),
         "rust-echo": replace(S.SERVERS["rust-echo"], command=echo_with_alpn(idle_timeout), client_args=["--alpn", ALPN]),
     }
 
@@ -394,7 +396,7 @@ def main():
     ap.add_argument("--nmt", action="store_true",
                     help="JVMs with native memory tracking: what each phase added to native memory, by category")
     ap.add_argument("--histogram", type=int, default=0, help="print the N classes holding most heap with the sessions")
-    ap.add_argument("--servers", default="detour-kwik,rust-echo", help="comma-separated, of detour-kwik, kwik-echo, rust-echo")
+    ap.add_argument("--servers", default="detour-kwik,rust-echo", help="comma-separated, of detour-kwik, kwik-echo, detour-netty, rust-echo")
     ap.add_argument("--client", default=S.client_path())
     ap.add_argument("--echo", default=S.echo_path())
     ap.add_argument("--jar", default=S.JAR)
