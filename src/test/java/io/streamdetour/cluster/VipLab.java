@@ -86,7 +86,12 @@ final class VipLab implements AutoCloseable {
    * ({@code STREAM_DETOUR_*}) or one ({@code SDLAB_NODE_ENV_<n>}).
    */
   static VipLab up(Map<String, String> nodeEnv) {
-    VipLab lab = new VipLab("sdvt" + ProcessHandle.current().pid(), nodeEnv);
+    return up("sdvt", nodeEnv);
+  }
+
+  /** As {@link #up(Map)}, its namespaces and state (node logs) named after {@code name}. */
+  static VipLab up(String name, Map<String, String> nodeEnv) {
+    VipLab lab = new VipLab(name + ProcessHandle.current().pid(), nodeEnv);
     try {
       lab.run(COMMAND_WAIT, "up");
       return lab;
