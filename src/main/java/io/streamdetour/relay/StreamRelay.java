@@ -37,6 +37,13 @@ public final class StreamRelay {
     boolean received(Direction direction, int bytes);
   }
 
+  /**
+   * The buffer a direction starts with. Most sessions carry a few KiB or nothing (a bypassed
+   * protocol's south, a closed connection): they never need {@code relay.buffer-bytes}, whose
+   * allocation and zeroing per session showed in the setup profile.
+   */
+  static final int INITIAL_BUFFER_BYTES = 2048;
+
   private StreamRelay() {}
 
   public static Outcome pump(EdgeStream stream, Direction direction, InspectorChain chain,
@@ -52,7 +59,7 @@ public final class StreamRelay {
 
   private static Outcome relay(EdgeStream stream, Direction direction, InspectorChain chain,
       int bufferBytes, Progress progress) {
-    byte[] buffer = new byte[bufferBytes];
+    byte[] buffer = new byte[Math.min(INITIAL_BUFFER_BYTES, bufferBytes)];
     boolean writable = true;
     while (true) {
       int n;
@@ -73,6 +80,10 @@ public final class StreamRelay {
       }
       if (writable) {
         writable = forward(stream, chain, direction, buffer, n);
+      }
+      if (n == buffer.length && buffer.length < bufferBytes) {
+        // A full read: the session carries data, take the configured size once.
+        buffer = new byte[bufferBytes];
       }
     }
   }
