@@ -2,7 +2,7 @@
 """Where a Java server's CPU went during session setup, from async-profiler's collapsed stacks.
 
 Reads the per-thread collapsed stacks that bench/targets.py --profile DIR records (async-profiler,
-event=itimer, option threads: the first frame is the thread's name) and prints:
+event=ctimer, option threads: the first frame is the thread's name) and prints:
   - samples by thread kind (Kwik's per-connection receiver and sender, the connector, the stream
     virtual threads' carriers, Vert.x event loops and workers, JIT, GC, ...);
   - samples by task, the first rule matching the stack deciding: the QUIC handshake and the

@@ -279,7 +279,7 @@ def main():
                     " jar (a build before a change), compared with detour-kwik in the same run")
     ap.add_argument("--ratio", action="append", default=[], metavar="A/B", help="one more ratio to print")
     ap.add_argument("--threads", action="store_true", help="split each server's CPU by thread kind (/proc/PID/task)")
-    ap.add_argument("--profile", metavar="DIR", help="async-profiler (itimer, 1 ms) of every Java server over the"
+    ap.add_argument("--profile", metavar="DIR", help="async-profiler (ctimer: CPU time of each thread, 1 ms) of every Java server over the"
                     " measured setup runs: DIR/NAME.collapsed, per-thread collapsed stacks")
     ap.add_argument("--json", metavar="FILE")
     ap.add_argument("--client", default=S.client_path(), help="quinn client, for the readiness check")
@@ -342,7 +342,7 @@ def main():
                     profile = lib and sid == "setup" and r.server.java
                     out = os.path.abspath(os.path.join(opts.profile, f"{r.name}.r{rnd + 1}.collapsed")) if profile else None
                     if profile:
-                        profiler_command(r, lib, f"start,event=itimer,interval=1ms,threads,file={out},collapsed")
+                        profiler_command(r, lib, f"start,event=ctimer,interval=1ms,threads,file={out},collapsed")
                     res = run_loadgen(java, r, args[sid], opts.threads, admins.get(r.name))
                     if profile:
                         profiler_command(r, lib, f"stop,file={out},collapsed")
