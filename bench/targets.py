@@ -45,7 +45,8 @@ import servers as S
 
 ALPN = "g3-detour"
 LOADGEN = os.path.join(S.ROOT, "loadgen", "target", "stream-detour-loadgen.jar")
-RATIOS = [("detour-kwik", "kwik-echo"), ("detour-kwik", "rust-echo"), ("kwik-echo", "rust-echo")]
+RATIOS = [("detour-kwik", "kwik-echo"), ("detour-kwik", "rust-echo"), ("kwik-echo", "rust-echo"),
+          ("detour-netty", "netty-echo"), ("detour-netty", "rust-echo"), ("netty-echo", "rust-echo")]
 
 
 def echo_with_alpn(ctx, port):
