@@ -19,7 +19,9 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -44,6 +46,13 @@ public final class DetourMetrics {
   private final Counter pairingLocal;
   private final Counter pairingRemote;
   private final Timer pairingRoundTrip;
+  /**
+   * Counters of the per-session meters by their tags: a Micrometer builder and registry lookup
+   * per session showed in the setup profile. Bounded: the protocol label is one of five values,
+   * the end reasons are the server's own.
+   */
+  private final Map<String, Counter> sessionCounters = new ConcurrentHashMap<>();
+  private final Map<String, Counter> endedCounters = new ConcurrentHashMap<>();
 
   public DetourMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -121,7 +130,8 @@ public final class DetourMetrics {
   }
 
   public void decided(String protocol, Action action, Duration latency) {
-    sessions(PROTOCOLS.contains(protocol) ? protocol : OTHER_PROTOCOL, action).increment();
+    String label = PROTOCOLS.contains(protocol) ? protocol : OTHER_PROTOCOL;
+    sessionCounters.computeIfAbsent(label + "/" + action.name(), k -> sessions(label, action)).increment();
     decisionLatency.record(latency);
   }
 
@@ -143,8 +153,8 @@ public final class DetourMetrics {
   }
 
   public void sessionEnded(String end) {
-    Counter.builder("stream.detour.sessions.ended").description("Sessions ended, by how they ended")
-        .tag("end", end).register(registry).increment();
+    endedCounters.computeIfAbsent(end, e -> Counter.builder("stream.detour.sessions.ended")
+        .description("Sessions ended, by how they ended").tag("end", e).register(registry)).increment();
   }
 
   /** A half of a session sent to this node's pairing instance ({@code local}) or another node's. */

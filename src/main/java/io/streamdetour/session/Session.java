@@ -160,6 +160,11 @@ final class Session implements StreamRelay.Progress {
     }
   }
 
+  /** Whether the south stream joined: pairing answered both halves. */
+  boolean southAttached() {
+    return south != null;
+  }
+
   boolean ended() {
     return openDirections.get() == 0;
   }

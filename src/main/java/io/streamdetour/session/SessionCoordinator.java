@@ -375,8 +375,11 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     try {
       sessions.remove(session.key(), session);
       session.releaseLimits().run();
-      // A north that ended before its south came must not wait on in the pairing service.
-      pairing.cancel(session.pairingRoute(), session.key(), PairingRequest.Half.NORTH);
+      // A north that ended before its south came must not wait on in the pairing service; once
+      // the south attached, the instance answered both halves and holds nothing of this session.
+      if (!session.southAttached()) {
+        pairing.cancel(session.pairingRoute(), session.key(), PairingRequest.Half.NORTH);
+      }
       publish(session.record());
     } finally {
       recording.decrementAndGet();
