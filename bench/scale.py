@@ -253,7 +253,7 @@ def connections_phase(server, opts, base, workdir):
 
 def sessions_phase(server, opts, base, workdir):
     s = opts.sessions
-    argv = ["java", "-jar", opts.loadgen, "--server", f"127.0.0.1:{server.port}", "--alpn", ALPN,
+    argv = [S.find_java(), "-jar", opts.loadgen, "--server", f"127.0.0.1:{server.port}", "--alpn", ALPN,
             "--sessions", str(s), "--concurrency", str(s), "--rate", str(opts.session_rate), "--backlog", str(s),
             "--connections-per-socket", "16",
             "--session-idle", str(opts.session_hold), "--bytes", "1K", "--idle-timeout", str(opts.quic_idle_timeout),
