@@ -7,6 +7,9 @@ import io.streamdetour.codec.HeaderLimits;
 import io.streamdetour.codec.NorthHeader;
 import io.streamdetour.codec.StreamHeader;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
@@ -21,12 +24,47 @@ import java.util.concurrent.TimeUnit;
  */
 public final class HeaderReader {
 
+  private static final Logger LOG = LoggerFactory.getLogger(HeaderReader.class);
+
   private static final int PAYLOAD_CHUNK = 4096;
 
   private final HeaderDecoder decoder;
   private final Duration timeout;
   private final Duration firstByteTimeout;
   private final ScheduledExecutorService timer;
+
+  /**
+   * What an edge does with each stream a client opens, on the stream's own thread: reads its
+   * header and hands it to {@code handler}; a bad header resets the stream with the error code
+   * its kind calls for, and is counted.
+   */
+  public void serve(EdgeStream stream, DecodedStreamHandler handler) {
+    StreamHeader header;
+    try {
+      header = read(stream);
+    } catch (HeaderException e) {
+      if (e.kind() == HeaderException.Kind.EMPTY) {
+        // A south stream finished without a header after bypass/block: nothing to answer.
+        LOG.debug("stream {} ended without a header", stream);
+        stream.finish();
+        return;
+      }
+      LOG.warn("stream {} from {}: bad header ({}): {}", stream, stream.remoteAddress(), e.kind(), e.getMessage());
+      stream.reset(e.kind() == HeaderException.Kind.TIMEOUT ? DetourErrorCodes.HEADER_TIMEOUT : DetourErrorCodes.HEADER_ERROR);
+      handler.onHeaderError(e.kind());
+      return;
+    } catch (IOException e) {
+      LOG.debug("stream {} closed while its header was read: {}", stream, e.toString());
+      stream.reset(DetourErrorCodes.HEADER_ERROR);
+      return;
+    }
+    try {
+      handler.onStream(header, stream);
+    } catch (RuntimeException e) {
+      LOG.error("stream {}: handler failed", stream, e);
+      stream.reset(DetourErrorCodes.INTERNAL_ERROR);
+    }
+  }
 
   /**
    * @param timeout time for the whole header and payload, from the stream's first byte

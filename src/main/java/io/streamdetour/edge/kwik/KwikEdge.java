@@ -1,18 +1,12 @@
 package io.streamdetour.edge.kwik;
 
-import io.streamdetour.codec.DetourErrorCodes;
-import io.streamdetour.codec.HeaderException;
-import io.streamdetour.codec.StreamHeader;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.DecodedStreamHandler;
 import io.streamdetour.edge.DetourEdge;
 import io.streamdetour.edge.EdgeStream;
 import io.streamdetour.edge.HeaderReader;
 import io.streamdetour.tls.TlsIdentity;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.net.InetSocketAddress;
 
 /**
@@ -23,11 +17,8 @@ import java.net.InetSocketAddress;
  */
 public final class KwikEdge implements DetourEdge {
 
-  private static final Logger LOG = LoggerFactory.getLogger(KwikEdge.class);
-
   private final KwikListener listener;
   private final HeaderReader headerReader;
-  private DecodedStreamHandler handler;
 
   /**
    * @param nodeId prefixes connection ids so they are unique across a cluster
@@ -39,8 +30,7 @@ public final class KwikEdge implements DetourEdge {
 
   @Override
   public void start(DecodedStreamHandler handler) throws Exception {
-    this.handler = handler;
-    listener.start(this::serve);
+    listener.start(stream -> headerReader.serve(stream, handler));
   }
 
   @Override
@@ -76,33 +66,5 @@ public final class KwikEdge implements DetourEdge {
   @Override
   public void close(long applicationErrorCode, String reason) {
     listener.close(applicationErrorCode, reason);
-  }
-
-  private void serve(EdgeStream stream) {
-    StreamHeader header;
-    try {
-      header = headerReader.read(stream);
-    } catch (HeaderException e) {
-      if (e.kind() == HeaderException.Kind.EMPTY) {
-        // A south stream finished without a header after bypass/block: nothing to answer.
-        LOG.debug("stream {} ended without a header", stream);
-        stream.finish();
-        return;
-      }
-      LOG.warn("stream {} from {}: bad header ({}): {}", stream, stream.remoteAddress(), e.kind(), e.getMessage());
-      stream.reset(e.kind() == HeaderException.Kind.TIMEOUT ? DetourErrorCodes.HEADER_TIMEOUT : DetourErrorCodes.HEADER_ERROR);
-      handler.onHeaderError(e.kind());
-      return;
-    } catch (IOException e) {
-      LOG.debug("stream {} closed while its header was read: {}", stream, e.toString());
-      stream.reset(DetourErrorCodes.HEADER_ERROR);
-      return;
-    }
-    try {
-      handler.onStream(header, stream);
-    } catch (RuntimeException e) {
-      LOG.error("stream {}: handler failed", stream, e);
-      stream.reset(DetourErrorCodes.INTERNAL_ERROR);
-    }
   }
 }

@@ -4,9 +4,10 @@ import io.streamdetour.LogRecorder;
 import io.streamdetour.RunningServer;
 import io.streamdetour.bus.SessionEnded;
 import io.streamdetour.config.ServerConfig;
-import io.streamdetour.tls.TlsIdentity;
+import io.streamdetour.edge.HeaderReader;
 import io.streamdetour.testclient.QuinnClient;
 import io.streamdetour.testclient.QuinnResult;
+import io.streamdetour.tls.TlsIdentity;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -129,7 +130,7 @@ class NettyEdgeInteropTest {
   void aPayloadOverTheLimitIsRefusedWithALogLine() throws Exception {
     Path payload = Files.createTempFile(server.dir, "ws", ".txt");
     Files.writeString(payload, "/chat\r\nhost: www.example.com\r\n" + "x-filler: " + "y".repeat(2000) + "\r\n");
-    try (LogRecorder log = LogRecorder.of(NettyEdge.class)) {
+    try (LogRecorder log = LogRecorder.of(HeaderReader.class)) {
       QuinnResult result = QuinnClient.run(nettyArgs("--protocol", "websocket", "--payload-file", payload.toString(),
           "--sessions", "2", "--concurrency", "1"), Duration.ofSeconds(60));
       assertThat(result.passed()).as(result.toString()).isFalse();
