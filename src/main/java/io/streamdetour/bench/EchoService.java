@@ -1,9 +1,17 @@
 package io.streamdetour.bench;
 
 import io.streamdetour.codec.DetourErrorCodes;
+import io.streamdetour.config.ConfigLoader;
+import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.EdgeStream;
+import io.vertx.core.Vertx;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 
 /**
  * What the bare echoes do with a stream, whichever listener carries it: the header is read only
@@ -18,6 +26,38 @@ final class EchoService {
   private static final int TLV_PAYLOAD_LENGTH = 0xE6;
 
   private EchoService() {}
+
+  /**
+   * The configuration as the server reads it, with {@code [--conf FILE]} from {@code args};
+   * other arguments print {@code usage} and exit 64. Vert.x only reads it and is closed again.
+   */
+  static ServerConfig config(String[] args, String usage) throws Exception {
+    Path conf = null;
+    if (args.length == 2 && args[0].equals("--conf")) {
+      conf = Path.of(args[1]);
+    } else if (args.length != 0) {
+      System.err.println("usage: " + usage);
+      System.exit(64);
+    }
+    Vertx vertx = Vertx.vertx();
+    try {
+      return ConfigLoader.load(vertx, conf).await(30, TimeUnit.SECONDS);
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Says where the echo listens, then waits until the JVM stops and closes it with 0x206. */
+  static void runUntilStopped(String name, InetSocketAddress address, LongConsumer close)
+      throws InterruptedException {
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      close.accept(DetourErrorCodes.SERVER_SHUTDOWN);
+      stopped.countDown();
+    }, "shutdown"));
+    System.out.println(name + " listening on udp " + address);
+    stopped.await();
+  }
 
   static void serve(EdgeStream stream, int bufferBytes) {
     try {

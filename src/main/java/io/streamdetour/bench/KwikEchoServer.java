@@ -1,15 +1,8 @@
 package io.streamdetour.bench;
 
-import io.streamdetour.codec.DetourErrorCodes;
-import io.streamdetour.config.ConfigLoader;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.kwik.KwikListener;
 import io.streamdetour.tls.TlsIdentity;
-import io.vertx.core.Vertx;
-
-import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The ceiling of the Kwik stack, for the benchmarks (bench/compare_echo.py): the server's own
@@ -29,28 +22,8 @@ public final class KwikEchoServer {
   private KwikEchoServer() {}
 
   public static void main(String[] args) throws Exception {
-    Path conf = null;
-    if (args.length == 2 && args[0].equals("--conf")) {
-      conf = Path.of(args[1]);
-    } else if (args.length != 0) {
-      System.err.println("usage: KwikEchoServer [--conf FILE]");
-      System.exit(64);
-    }
-    Vertx vertx = Vertx.vertx();
-    ServerConfig config;
-    try {
-      config = ConfigLoader.load(vertx, conf).await(30, TimeUnit.SECONDS);
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
-    }
-    KwikListener listener = start(config);
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      listener.close(DetourErrorCodes.SERVER_SHUTDOWN, "stopping");
-      stopped.countDown();
-    }, "shutdown"));
-    System.out.println("bare Kwik echo listening on udp " + listener.localAddress());
-    stopped.await();
+    KwikListener listener = start(EchoService.config(args, "KwikEchoServer [--conf FILE]"));
+    EchoService.runUntilStopped("bare Kwik echo", listener.localAddress(), code -> listener.close(code, "stopping"));
   }
 
   /** Starts the echo on {@code quic.*}, with {@code relay.buffer-bytes} buffers. */
