@@ -167,11 +167,6 @@ def print_tables(names, labels, scenario_list, summary, rounds):
                                            for n in names]) + " |")
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return [float(x) for x in f.read().split()[:3]]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -220,7 +215,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="stream-detour-bench-")
     ctx = {"jar": opts.jar, "echo": opts.echo, "workdir": workdir}
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    load_before = loadavg()
+    load_before = S.loadavg()
     running = S.start_all(servers, ctx, opts.client)
     failed_runs = 0
     try:
@@ -248,7 +243,7 @@ def main():
                     if "failed" in res:
                         failed_runs += 1
                         print(f"round {rnd + 1} {sid} {r.name}: FAILED: {res['failed']}\n{res['stderr']}", file=sys.stderr)
-            print(f"round {rnd + 1}/{opts.rounds} done (load average {loadavg()[0]:.2f})", file=sys.stderr)
+            print(f"round {rnd + 1}/{opts.rounds} done (load average {S.loadavg()[0]:.2f})", file=sys.stderr)
         if opts.jfr:
             for r in running:
                 if r.server.java:
@@ -259,7 +254,7 @@ def main():
         raise
     finally:
         S.stop(*running)
-    load_after = loadavg()
+    load_after = S.loadavg()
     summary = summarize(names, scenario_list, results)
     labels = {n: catalogue[n].label for n in names}
     print_tables(names, labels, scenario_list, summary, opts.rounds)

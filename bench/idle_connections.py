@@ -19,14 +19,6 @@ import time
 import servers as S
 
 
-def status(pid):
-    with open(f"/proc/{pid}/status") as f:
-        text = f.read()
-    threads = int(re.search(r"^Threads:\s+(\d+)", text, re.M).group(1))
-    rss_kib = int(re.search(r"^VmRSS:\s+(\d+)", text, re.M).group(1))
-    return threads, rss_kib / 1024
-
-
 def java_heap_mib(server):
     server.jcmd("GC.run")
     m = re.search(r"used (\d+)K", server.jcmd("GC.heap_info"))
@@ -38,13 +30,13 @@ def measure(server, client, connections, hold):
     time.sleep(2)
     # Heap first: its full GC also settles RSS, so both readings are taken the same way.
     heap_before = java_heap_mib(server) if java else None
-    idle = status(server.pid)
+    idle = S.status(server.pid)
     proc = subprocess.Popen(server.client_command(client, ["--connections", str(connections), "--hold-idle", str(hold)]),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(hold * 0.6)
         heap_held = java_heap_mib(server) if java else None
-        held = status(server.pid)
+        held = S.status(server.pid)
         out, _ = proc.communicate(timeout=hold + 60)
     finally:
         if proc.poll() is None:

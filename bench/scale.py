@@ -66,19 +66,6 @@ def scale_servers(heap, idle_timeout, nmt):
     }
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return [float(x) for x in f.read().split()[:3]]
-
-
-def status(pid):
-    with open(f"/proc/{pid}/status") as f:
-        text = f.read()
-    threads = int(re.search(r"^Threads:\s+(\d+)", text, re.M).group(1))
-    rss_kib = int(re.search(r"^VmRSS:\s+(\d+)", text, re.M).group(1))
-    return threads, rss_kib / 1024
-
-
 def heap_after_gc_mib(server):
     """Heap in use after a full GC, in MiB, or None for a server that is not a JVM."""
     if not server.server.java:
@@ -92,7 +79,7 @@ def snapshot(server, nmt=None):
     """Heap first: its full GC also settles RSS, so every reading is taken the same way.
     nmt: "baseline" to set the native memory baseline, "diff" to read what changed since."""
     heap = heap_after_gc_mib(server)
-    threads, rss = status(server.pid)
+    threads, rss = S.status(server.pid)
     result = {"threads": threads, "rss_mib": rss, "heap_mib": heap}
     if nmt and server.server.java:
         text = server.jcmd("VM.native_memory", "summary.diff" if nmt == "diff" else "baseline")
@@ -206,7 +193,7 @@ def wait_quiet(server, base_threads, java, seconds=120):
         time.sleep(5)
         return
     end = time.time() + seconds
-    while time.time() < end and status(server.pid)[0] > base_threads + 20:
+    while time.time() < end and S.status(server.pid)[0] > base_threads + 20:
         time.sleep(1)
 
 
@@ -413,7 +400,7 @@ def main():
                    + ([opts.loadgen] if "sessions" in phases else []))
     S.stop_on_signals()
     workdir = tempfile.mkdtemp(prefix="stream-detour-scale-")
-    load_before = loadavg()
+    load_before = S.loadavg()
     print(f"load average before: {load_before}", file=sys.stderr)
     results = {}
     try:
@@ -433,11 +420,11 @@ def main():
                     entry["sess"] = sessions_phase(r, opts, entry["base"], workdir)
                     print(f"  held: {({k: v for k, v in entry['sess'].items() if k not in ('kinds', 'histogram')})}",
                           file=sys.stderr)
-                print(f"  load average {loadavg()}", file=sys.stderr)
+                print(f"  load average {S.loadavg()}", file=sys.stderr)
             finally:
                 S.stop(r)
     finally:
-        load_after = loadavg()
+        load_after = S.loadavg()
         if results:
             report(results, opts)
             print(f"\nload average before {load_before}, after {load_after}; {os.cpu_count()} CPUs;"

@@ -34,6 +34,21 @@ def echo_path():
     return beside if os.path.exists(beside) else os.path.join(TOOLS, "detour-echo-server")
 
 
+def loadavg():
+    """The 1, 5 and 15 minute load averages."""
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def status(pid):
+    """Threads and RSS in MiB of process PID, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        text = f.read()
+    threads = int(re.search(r"^Threads:\s+(\d+)", text, re.M).group(1))
+    rss_kib = int(re.search(r"^VmRSS:\s+(\d+)", text, re.M).group(1))
+    return threads, rss_kib / 1024
+
+
 def find_java():
     return subprocess.check_output([os.path.join(ROOT, "bin", "find-java")], text=True).strip() + "/bin/java"
 

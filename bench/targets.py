@@ -161,11 +161,6 @@ def fmt(v, digits=0):
     return "-" if v is None else f"{v:,.{digits}f}".replace(",", " ")
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return [float(x) for x in f.read().split()[:3]]
-
-
 def us_per_session(run):
     cpu, sessions = run.get("server_cpu_s"), run.get("sessions")
     return cpu * 1e6 / sessions if cpu is not None and sessions else None
@@ -320,7 +315,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="stream-detour-targets-")
     ctx = {"jar": opts.jar, "echo": opts.echo, "workdir": workdir}
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    load_before = loadavg()
+    load_before = S.loadavg()
     running = S.start_all(servers, ctx, opts.client)
     results = {sid: {n: [] for n in names} for sid in wanted}
     failed_runs = 0
@@ -352,13 +347,13 @@ def main():
                         failed_runs += 1
                         print(f"round {rnd + 1} {sid} {r.name}: FAILED: {res['run_failed']}\n{res.get('stderr', '')}",
                               file=sys.stderr)
-            print(f"round {rnd + 1}/{opts.rounds} done (load average {loadavg()[0]:.2f})", file=sys.stderr)
+            print(f"round {rnd + 1}/{opts.rounds} done (load average {S.loadavg()[0]:.2f})", file=sys.stderr)
     except KeyboardInterrupt:
         print(f"servers' logs kept in {workdir}", file=sys.stderr)
         raise
     finally:
         S.stop(*running)
-    load_after = loadavg()
+    load_after = S.loadavg()
     summary = summarize(names, results)
     labels = {n: cat[n].label for n in names}
     print_tables(names, labels, summary, opts)
