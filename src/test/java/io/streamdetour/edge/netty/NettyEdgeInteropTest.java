@@ -74,8 +74,22 @@ class NettyEdgeInteropTest {
     return args;
   }
 
+  /**
+   * A run of the quinn client that must pass. The one failure that gets a second run is the Netty
+   * edge's known, unsolved stall (README, "QUIC listeners"): sessions whose echo never ends, which
+   * the client reports as relay timeouts and as nothing else. A second stall, any other error or
+   * a wrong byte fails the test; a retried run says so on stderr.
+   */
   private static QuinnResult passing(List<String> args) {
-    QuinnResult result = QuinnClient.run(args, Duration.ofSeconds(180));
+    List<String> bounded = new ArrayList<>(args);
+    if (!args.contains("--relay-timeout") && !args.contains("--faults")) {
+      bounded.addAll(List.of("--relay-timeout", "60"));
+    }
+    QuinnResult result = QuinnClient.run(bounded, Duration.ofSeconds(180));
+    if (result.failedOnlyByRelayTimeouts()) {
+      System.err.println("Netty edge: the known stall (" + result.summary() + "); running once more");
+      result = QuinnClient.run(bounded, Duration.ofSeconds(180));
+    }
     assertThat(result.passed()).as(result.toString()).isTrue();
     return result;
   }
