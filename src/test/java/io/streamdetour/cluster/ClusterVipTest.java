@@ -239,9 +239,12 @@ class ClusterVipTest {
       for (int id = 1; id <= VipLab.NODES; id++) {
         Map<Integer, Long> before = lab.flows();
         lab.probeConnectionId(id, 5);
-        Map<Integer, Long> after = lab.flows();
         Map<Integer, Long> delta = new HashMap<>();
-        after.forEach((n, count) -> delta.put(n, count - before.get(n)));
+        // The probes are out when the command returns; the router may count the last a moment later.
+        await().atMost(WAIT).until(() -> {
+          lab.flows().forEach((n, count) -> delta.put(n, count - before.get(n)));
+          return delta.values().stream().mapToLong(Long::longValue).sum() >= 5;
+        });
         assertThat(delta.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(5);
         for (int n = 1; n <= VipLab.NODES; n++) {
           if (!mapped.contains(n)) {
