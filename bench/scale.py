@@ -123,6 +123,18 @@ class LineWatcher:
         self.log.close()
 
 
+def end_client(proc, out, err, result):
+    """Stops a client phase's process if it still runs and records its summary line in result."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    out.thread.join(5)
+    err.thread.join(5)
+    summary = out.last["summary"].group(0) if "summary" in out.last else "(no summary)"
+    result["client"] = summary
+    result["pass"] = "result=pass" in summary
+
+
 def wait_for(condition, timeout, proc, what):
     end = time.time() + timeout
     while time.time() < end:
@@ -227,14 +239,7 @@ def connections_phase(server, opts, base, workdir):
                   " raise --hold", file=sys.stderr)
         proc.wait(timeout=hold + opts.connect_timeout + 120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        out.thread.join(5)
-        err.thread.join(5)
-    summary = out.last["summary"].group(0) if "summary" in out.last else "(no summary)"
-    result["client"] = summary
-    result["pass"] = "result=pass" in summary
+        end_client(proc, out, err, result)
     return result
 
 
@@ -275,14 +280,7 @@ def sessions_phase(server, opts, base, workdir):
                   " raise --session-hold", file=sys.stderr)
         proc.wait(timeout=opts.session_hold + 900)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        out.thread.join(5)
-        err.thread.join(5)
-    summary = out.last["summary"].group(0) if "summary" in out.last else "(no summary)"
-    result["client"] = summary
-    result["pass"] = "result=pass" in summary
+        end_client(proc, out, err, result)
     return result
 
 
