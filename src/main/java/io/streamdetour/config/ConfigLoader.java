@@ -33,6 +33,8 @@ public final class ConfigLoader {
 
   static final String SYS_PREFIX = "stream-detour";
   static final String ENV_PREFIX = "STREAM_DETOUR_";
+  /** bin/stream-detour's JVM options: the launcher's, not a configuration key. */
+  static final String JAVA_OPTS_VARIABLE = "STREAM_DETOUR_JAVA_OPTS";
 
   private ConfigLoader() {}
 
@@ -80,7 +82,7 @@ public final class ConfigLoader {
     }
     for (Map.Entry<String, String> entry : env.entrySet()) {
       String name = entry.getKey();
-      if (name.startsWith(ENV_PREFIX)) {
+      if (name.startsWith(ENV_PREFIX) && !name.equals(JAVA_OPTS_VARIABLE)) {
         String[] path = name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).split("__");
         for (int i = 0; i < path.length; i++) {
           path[i] = path[i].replace('_', '-');

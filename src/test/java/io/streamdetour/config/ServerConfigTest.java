@@ -85,6 +85,8 @@ class ServerConfigTest {
         "STREAM_DETOUR_QUIC__PORT", "3001",
         "STREAM_DETOUR_HEADER__MAX_PAYLOAD_BYTES", "1024",
         "STREAM_DETOUR_QUIC__ALPN", "g3-detour, other",
+        // bin/stream-detour's JVM options, not a key: an unknown key would stop the start.
+        "STREAM_DETOUR_JAVA_OPTS", "-Xmx1g",
         "PATH", "/usr/bin");
     ServerConfig config = ServerConfig.from(ConfigLoader.applyOverrides(file, sys, env));
     assertThat(config.quic().port()).isEqualTo(3001); // the environment wins over system properties
