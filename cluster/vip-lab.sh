@@ -31,12 +31,19 @@
 #                      long-header packets by jhash (for the Netty edge; see cluster/README.md)
 #   probe-cid ID [COUNT]  send COUNT short-header packets whose connection id names node ID to
 #                      the VIP, each a new flow (see flows): checks the cid rule without a node
-#                      that issues such ids
+#                      that issues such ids (the router's conntrack entries of the client's
+#                      flows to the VIP are dropped first)
 #   rebind             NAT rebinding at the client: every flow from the client namespace to the
 #                      VIP gets a new source port from now on (SNAT to a fresh port range, its
 #                      conntrack entries dropped), as a home router or carrier NAT does when a
 #                      mapping expires; the QUIC connections stay, their packets reach the
 #                      balancer as new flows
+#   loss PERMILLE      the router drops that share (0..1000) of the QUIC datagrams it forwards,
+#                      each way, at random, as a lossy link does (0: none); shows how the
+#                      nodes' QUIC stacks recover lost packets
+#   send-errors PERMILLE  each node's own firewall drops that share (0..1000) of the QUIC
+#                      datagrams it sends, at random, which the kernel reports to the sending
+#                      socket as an error (EPERM): a node's stack must take it as a lost datagram
 #   admin N PATH [METHOD]  HTTP to node N's admin API from the router namespace; prints the body
 #   flows              new UDP flows the balancer sent to each node
 #   mapped             the nodes in the balancer's map now
@@ -453,6 +460,12 @@ cmd_probe_cid() {
   for i in $(seq 0 7); do
     if [ "$i" -eq "$CID_OCTET" ]; then cid+=$(printf '\\x%02x' "$octet"); else cid+='\x5a'; fi
   done
+  # A probe whose random source port an earlier flow used (its conntrack entry lives up to two
+  # minutes) would follow that flow to its node and count nowhere: the router forgets the
+  # client's flows to the VIP first. Live connections of the client then take the balancer's
+  # rules again with their next packet.
+  command -v conntrack >/dev/null || die "probe-cid needs conntrack (Debian: conntrack)"
+  ip netns exec "$ROUTER" conntrack -D -p udp --orig-src "$NET.0.1" --orig-dst "$VIP" --dport "$PORT" >/dev/null 2>&1 || true
   ip netns exec "$CLIENT" bash -c '
     for i in $(seq 1 "$3"); do printf "\x40$4 0123456789abcdef" > "/dev/udp/$1/$2"; done' _ "$VIP" "$PORT" "$count" "$cid"
 }
@@ -477,6 +490,44 @@ cmd_rebind() {
   } | ip netns exec "$CLIENT" nft -f -
   ip netns exec "$CLIENT" conntrack -D -p udp --orig-dst "$VIP" --dport "$PORT" >/dev/null 2>&1 || true
   say "rebind: client flows to the VIP now leave from ports $low-$((low + 999))"
+}
+
+# Random loss at the router, both ways, on the QUIC port only (admin and Hazelcast traffic keep
+# their packets): in the forward hook, after the balancer's DNAT, so it hits every node alike.
+cmd_loss() {
+  local permille=${1:?loss PERMILLE (0..1000)}
+  [[ "$permille" =~ ^[0-9]+$ ]] && [ "$permille" -le 1000 ] || die "loss: a whole number of per mille, 0..1000"
+  {
+    echo "table inet $TABLE-loss"
+    echo "delete table inet $TABLE-loss"
+    if [ "$permille" -gt 0 ]; then
+      echo "table inet $TABLE-loss {"
+      echo "  chain forward { type filter hook forward priority filter; policy accept;"
+      echo "    udp dport $PORT numgen random mod 1000 < $permille counter drop"
+      echo "    udp sport $PORT numgen random mod 1000 < $permille counter drop; }"
+      echo "}"
+    fi
+  } | ip netns exec "$ROUTER" nft -f -
+  say "loss: $permille per mille of the QUIC datagrams each way"
+}
+
+# Drops in each node's output hook: unlike loss on the way, the sender's sendto fails (EPERM).
+cmd_send_errors() {
+  local permille=${1:?send-errors PERMILLE (0..1000)} n
+  [[ "$permille" =~ ^[0-9]+$ ]] && [ "$permille" -le 1000 ] || die "send-errors: a whole number of per mille, 0..1000"
+  for n in $(all_nodes); do
+    {
+      echo "table inet $TABLE-senderr"
+      echo "delete table inet $TABLE-senderr"
+      if [ "$permille" -gt 0 ]; then
+        echo "table inet $TABLE-senderr {"
+        echo "  chain output { type filter hook output priority filter; policy accept;"
+        echo "    udp sport $PORT numgen random mod 1000 < $permille counter drop; }"
+        echo "}"
+      fi
+    } | ip netns exec "$(node_ns "$n")" nft -f -
+  done
+  say "send-errors: $permille per mille of the nodes' QUIC sends fail"
 }
 
 # The nodes the hash rule in force sends new flows to.
@@ -554,6 +605,8 @@ case "$command" in
   mapped) cmd_mapped ;;
   probe-cid) cmd_probe_cid "$@" ;;
   rebind) cmd_rebind ;;
+  loss) cmd_loss "$@" ;;
+  send-errors) cmd_send_errors "$@" ;;
   client) cmd_client "$@" ;;
   env) cmd_env ;;
   *) sed -n '/^# usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 64 ;;

@@ -126,7 +126,8 @@ public final class StreamDetourServer {
           : new KwikEdge(listener, identity, headerReader, prefix));
     }
     metrics.gauges(coordinator::activeSessions, this::connectionCount, () -> configStatus().version(),
-        () -> configStatus().lastError() == null ? 1 : 0, capture::totalBytes, capture::errors);
+        () -> configStatus().lastError() == null ? 1 : 0, capture::totalBytes, capture::errors,
+        () -> edges.stream().mapToLong(DetourEdge::udpSendErrors).sum());
     this.pairingInstance = config.pairing().local()
         ? new PairingVerticle(config.pairing().timeout(), cluster.membership(), cluster.pairingDirectory()) : null;
     metrics.clusterGauges(() -> cluster.membership().joined() ? cluster.membership().nodes().size() : 0,

@@ -27,6 +27,14 @@ public interface DetourEdge {
   int connectionCount();
 
   /**
+   * UDP sends that failed so far (a local firewall's EPERM, ENOBUFS, an unreachable network),
+   * each taken as a lost datagram that QUIC sends again. An edge that cannot tell says 0.
+   */
+  default long udpSendErrors() {
+    return 0;
+  }
+
+  /**
    * True while bytes written to streams have not reached the clients (unsent or unacknowledged):
    * closing the connections now would drop them. An edge that cannot tell says false.
    */

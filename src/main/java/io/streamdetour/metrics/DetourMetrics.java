@@ -110,7 +110,8 @@ public final class DetourMetrics {
 
   /** Gauges read on scrape: whatever they read must be cheap and thread-safe. */
   public void gauges(Supplier<Number> activeSessions, Supplier<Number> connections, Supplier<Number> configVersion,
-      Supplier<Number> configValid, Supplier<Number> captureBytes, Supplier<Number> captureErrors) {
+      Supplier<Number> configValid, Supplier<Number> captureBytes, Supplier<Number> captureErrors,
+      Supplier<Number> udpSendErrors) {
     gauge("stream.detour.sessions.active", "Continued sessions relaying now", activeSessions);
     gauge("stream.detour.connections", "QUIC connections open", connections);
     gauge("stream.detour.config.version", "Version of the configuration in force (1 at start)", configVersion);
@@ -122,6 +123,9 @@ public final class DetourMetrics {
     // The registry lives as long as anything scrapes it.
     FunctionCounter.builder("stream.detour.capture.errors", registry, r -> captureErrors.get().doubleValue())
         .description("Sessions whose capture stopped on a write error (disk full, read-only, ...)")
+        .register(registry);
+    FunctionCounter.builder("stream.detour.udp.send.errors", registry, r -> udpSendErrors.get().doubleValue())
+        .description("UDP sends that failed (Kwik edge), each taken as a lost datagram that QUIC sends again")
         .register(registry);
   }
 

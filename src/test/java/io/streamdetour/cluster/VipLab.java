@@ -130,6 +130,16 @@ final class VipLab implements AutoCloseable {
     run(COMMAND_WAIT, "rebind");
   }
 
+  /** The router drops {@code permille} of the QUIC datagrams it forwards each way, at random. */
+  void loss(int permille) {
+    run(COMMAND_WAIT, "loss", String.valueOf(permille));
+  }
+
+  /** Each node's own firewall drops {@code permille} of the QUIC datagrams it sends (EPERM to the sender). */
+  void sendErrors(int permille) {
+    run(COMMAND_WAIT, "send-errors", String.valueOf(permille));
+  }
+
   /** The nodes in the balancer's map, as nftables has it. */
   List<Integer> mapped() {
     return Arrays.stream(run(COMMAND_WAIT, "mapped").trim().split("\\s+")).filter(s -> !s.isEmpty())

@@ -49,6 +49,11 @@ public final class KwikEdge implements DetourEdge {
   }
 
   @Override
+  public long udpSendErrors() {
+    return listener.sendErrors();
+  }
+
+  @Override
   public void replaceIdentity(TlsIdentity next) throws Exception {
     listener.replaceIdentity(next);
   }

@@ -43,6 +43,7 @@ public final class KwikListener {
   private final ThreadFactory streamThreads = Thread.ofVirtual().name("stream-", 0).factory();
   private final Map<QuicConnection, KwikConnection> connections = new ConcurrentHashMap<>();
   private final AtomicLong connectionCounter = new AtomicLong();
+  private final AtomicLong sendErrors = new AtomicLong();
   private volatile boolean accepting = true;
   private volatile ServerConnectorImpl connector;
   private volatile AlpnOptionalServerConnector.EngineFactory engineFactory;
@@ -64,7 +65,7 @@ public final class KwikListener {
    */
   public void start(Consumer<EdgeStream> service) throws Exception {
     this.service = service;
-    socket = new ResilientDatagramSocket(new InetSocketAddress(settings.host(), settings.port()));
+    socket = new ResilientDatagramSocket(new InetSocketAddress(settings.host(), settings.port()), sendErrors);
     ServerConnectionConfig config = ServerConnectionConfig.builder()
         .maxIdleTimeout((int) settings.idleTimeout().toMillis())
         .maxOpenPeerInitiatedBidirectionalStreams(settings.maxStreamsPerConnection())
@@ -108,6 +109,11 @@ public final class KwikListener {
 
   public int connectionCount() {
     return connections.size();
+  }
+
+  /** UDP sends that failed since the listener was made, each dropped as a lost datagram. */
+  public long sendErrors() {
+    return sendErrors.get();
   }
 
   /** True while a stream has bytes not yet sent or a connection bytes not yet acknowledged. */

@@ -106,7 +106,7 @@ class AlpnOptionalServerConnectorTest {
 
   @Test
   void theConnectorIsBuiltThroughKwiksConstructorAndCloses(@TempDir Path dir) throws Exception {
-    var socket = new ResilientDatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+    var socket = new ResilientDatagramSocket(new InetSocketAddress("127.0.0.1", 0), new java.util.concurrent.atomic.AtomicLong());
     ServerConnectorImpl connector = AlpnOptionalServerConnector.create(socket,
         new AlpnOptionalServerConnector.EngineFactory(TlsIdentity.selfSigned(List.of("localhost"), dir)),
         ServerConnectionConfig.builder().maxOpenPeerInitiatedBidirectionalStreams(32).build(),
