@@ -112,16 +112,22 @@ final class EchoService {
 
   private static void echo(EdgeStream stream, byte[] buffer) throws IOException {
     boolean writing = true;
+    boolean finished = false;
     for (int n; (n = stream.read(buffer, 0, buffer.length)) >= 0; ) {
       if (writing) {
         try {
-          stream.write(buffer, 0, n);
+          if (stream.inputComplete()) {
+            finished = true; // the FIN with the last bytes, as the relay sends it
+            stream.writeAndFinish(buffer, 0, n);
+          } else {
+            stream.write(buffer, 0, n);
+          }
         } catch (IOException stopSending) {
           writing = false; // the client stopped reading: read the rest away
         }
       }
     }
-    if (writing) {
+    if (writing && !finished) {
       stream.finish();
     }
   }

@@ -28,11 +28,31 @@ public interface EdgeStream {
     return -1;
   }
 
+  /**
+   * True once every byte the client sent has been read and its FIN has arrived: the next read
+   * returns -1 at once. A relay then sends its last bytes with {@link #writeAndFinish}. False
+   * when this edge cannot tell.
+   */
+  default boolean inputComplete() {
+    return false;
+  }
+
   /** Blocks while flow control or the send buffer is full. */
   void write(byte[] buffer, int offset, int length) throws IOException;
 
   /** Sends FIN after every byte written so far. */
   void finish();
+
+  /**
+   * Writes the last bytes and the FIN, in one STREAM frame where the edge can. The Netty edge's
+   * quiche forgets a FIN sent alone in its own frame once the bytes before it are acknowledged,
+   * so a lost one is never sent again and the client waits forever; a FIN that travels with
+   * data is sent again with that data.
+   */
+  default void writeAndFinish(byte[] buffer, int offset, int length) throws IOException {
+    write(buffer, offset, length);
+    finish();
+  }
 
   /** Stops receiving (STOP_SENDING) and cuts sending (RESET_STREAM); unblocks a blocked read. */
   void reset(long applicationErrorCode);

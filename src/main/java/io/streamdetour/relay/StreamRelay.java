@@ -62,6 +62,7 @@ public final class StreamRelay {
     byte[] idle = new byte[Math.min(IDLE_BUFFER_BYTES, bufferBytes)];
     byte[] busy = null;
     boolean writable = true;
+    boolean finSent = false;
     while (true) {
       byte[] buffer = busy != null ? busy : idle;
       int n;
@@ -76,7 +77,7 @@ public final class StreamRelay {
         return Outcome.RESET;
       }
       if (n < 0) {
-        if (writable) {
+        if (writable && !finSent) {
           writable = flush(stream, chain, direction);
           stream.finish();
         }
@@ -85,7 +86,12 @@ public final class StreamRelay {
       if (!progress.received(direction, n)) {
         writable = false;
       }
-      if (writable) {
+      if (writable && stream.inputComplete()) {
+        // The client's FIN came with these bytes: ours goes with them (EdgeStream.writeAndFinish),
+        // and the next read returns the end at once.
+        writable = forwardLast(stream, chain, direction, buffer, n);
+        finSent = true;
+      } else if (writable) {
         writable = forward(stream, chain, direction, buffer, n);
       }
     }
@@ -98,6 +104,24 @@ public final class StreamRelay {
       } else {
         // The inspectors get a copy: the buffer is reused for the next read.
         write(stream, chain.inspect(direction, Buffer.buffer(n).appendBytes(buffer, 0, n)));
+      }
+      return true;
+    } catch (IOException peerStoppedReading) {
+      return false;
+    }
+  }
+
+  /** The last bytes of this direction, what the inspectors still hold, and the FIN, together. */
+  private static boolean forwardLast(EdgeStream stream, InspectorChain chain, Direction direction, byte[] buffer, int n) {
+    try {
+      if (chain.isEmpty()) {
+        stream.writeAndFinish(buffer, 0, n);
+      } else {
+        Buffer last = Buffer.buffer()
+            .appendBuffer(chain.inspect(direction, Buffer.buffer(n).appendBytes(buffer, 0, n)))
+            .appendBuffer(chain.finish(direction));
+        byte[] bytes = last.getBytes();
+        stream.writeAndFinish(bytes, 0, bytes.length);
       }
       return true;
     } catch (IOException peerStoppedReading) {

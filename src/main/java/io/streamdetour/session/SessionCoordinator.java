@@ -283,10 +283,15 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     return chain.isEmpty() ? InspectorChain.EMPTY : new InspectorChain(chain);
   }
 
+  /** After bypass or block the reply is all north gets: its FIN goes with it. */
   private static boolean reply(EdgeStream stream, NorthHeader header, Decision decision) {
     byte[] reply = new DetourReply(header.matchId(), decision.action()).encode();
     try {
-      stream.write(reply, 0, reply.length);
+      if (decision.action() == Action.CONTINUE) {
+        stream.write(reply, 0, reply.length);
+      } else {
+        stream.writeAndFinish(reply, 0, reply.length);
+      }
       return true;
     } catch (IOException e) {
       LOG.info("north {} ({}): could not send the reply: {}", stream, header.taskId(), e.getMessage());
@@ -296,13 +301,12 @@ public final class SessionCoordinator implements DecodedStreamHandler {
   }
 
   /**
-   * After bypass or block g3proxy finishes both detour streams: finish ours and read the rest of
-   * north away quietly, for at most the header timeout.
+   * After bypass or block g3proxy finishes both detour streams: ours was finished with the reply;
+   * read the rest of north away quietly, for at most the header timeout.
    */
   private void endUndetoured(EdgeStream stream, NorthHeader header, PairingKey key, Decision decision,
       int configVersion, Duration drainLimit) {
     long start = System.nanoTime();
-    stream.finish();
     long timer = vertx.setTimer(drainLimit.toMillis(), id -> stream.stopReading(DetourErrorCodes.NO_ERROR));
     byte[] sink = new byte[4096];
     try {

@@ -20,12 +20,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * its {@code cid} mode (short-header packets of a new flow go to the node their destination
  * connection id names). The client's NAT then rebinds (every flow to the VIP gets a new source
  * port): to the balancer each connection is a new flow, which only its connection id can take to
- * the node that holds it. Every session must still pass byte-exact. Needs root, like
- * {@link ClusterVipTest}; skips itself, saying why, elsewhere.
+ * the node that holds it. The same nodes then relay through a link that loses packets. Needs
+ * root, like {@link ClusterVipTest}; skips itself, saying why, elsewhere.
+ *
+ * <p>The rebinding happens while the connections are idle: quiche (cloudflare/quiche#2452, open)
+ * never sends again what was in flight on the old path when a peer's address changes, so a
+ * rebinding in the middle of a transfer can leave a stream with a hole that no retransmission
+ * fills (README, "Connection-id routing").
  */
 class ConnectionIdRoutingTest {
 
   private static final String ALPN = "g3-detour";
+  private static final int CONNECTIONS = 9;
   private static VipLab lab;
   private static String unavailable;
 
@@ -57,45 +63,68 @@ class ConnectionIdRoutingTest {
     }
   }
 
+  /**
+   * Nine idle connections, keep-alive every second, idle timeout 5 s; the client rebinds once all
+   * are up. With {@code cid} routing every keep-alive from a new port reaches the node that holds
+   * its connection and all nine live to the end; with {@code 4tuple} routing the same rebinding
+   * sends each to a node picked by the hash (the right one for a third of them), and the others
+   * time out. Both runs, so the test shows the rebinding does move the flows.
+   */
   @Test
-  void connectionsKeepTheirNodeAfterTheClientsAddressChanges() throws Exception {
+  void idleConnectionsKeepTheirNodeAfterTheClientsAddressChanges() throws Exception {
     assumeTrue(unavailable == null, unavailable);
-    RebindRun run = rebindDuringARun();
-    if (run.result.failedOnlyByRelayTimeouts()) {
-      // The Netty edge's known stall (README, "QUIC listeners"), not routing: lost connections
-      // fail otherwise (connection lost). One more run, which must pass.
-      System.err.println("Netty edge: the known stall (" + run.result.summary() + "); running once more");
-      run = rebindDuringARun();
+    RebindRun byId = rebindIdleConnections();
+    assertThat(byId.result.passed()).as(byId.result.toString()).isTrue();
+    assertThat(byId.result.getLong("alive_at_end")).isEqualTo(CONNECTIONS);
+    // Each connection's keep-alives from its new port: a new flow the cid rule took to its node.
+    // (A connection whose node answered between the rebinding and its next keep-alive keeps its
+    // old port: the answer made the client's conntrack entry anew, without the new mapping.)
+    assertThat(byId.flowsAfter - byId.flowsAtRebind).as("new flows after the rebinding")
+        .isGreaterThanOrEqualTo(CONNECTIONS - 2);
+
+    lab.routing("4tuple");
+    try {
+      RebindRun byHash = rebindIdleConnections();
+      assertThat(byHash.result.getLong("closed_early")).as("connections lost with 4-tuple routing; "
+          + byHash.result).isPositive();
+    } finally {
+      lab.routing("cid");
     }
-    QuinnResult result = run.result;
-    assertThat(result.passed()).as(result.toString()).isTrue();
-    assertThat(result.getLong("ok")).isEqualTo(96);
-    assertThat(result.getLong("bytes_verified")).isEqualTo(96L * 2 * 2 * 1024 * 1024);
-    // Flows the balancer saw after the rebinding that were not new connections of the client's:
-    // its connections' packets from their new ports, which reached the nodes that hold them.
-    long connectionsOpenedAfter = result.getLong("connections") - (run.flowsAtRebind - run.flowsBefore);
-    assertThat(run.flowsAfter - run.flowsAtRebind).as("new flows after the rebinding")
-        .isGreaterThan(connectionsOpenedAfter);
   }
 
-  private record RebindRun(QuinnResult result, long flowsBefore, long flowsAtRebind, long flowsAfter) {}
+  /**
+   * 2 % of the datagrams lost each way, 2 000 short sessions: every FIN that is lost must be sent
+   * again. quiche forgets a lost FIN that travelled alone once the bytes before it are
+   * acknowledged; before the relay sent its FIN with its last bytes, about 5 % of these FINs went
+   * alone and a run left about four sessions that never ended.
+   */
+  @Test
+  void everySessionEndsWhenTheLinkLosesPackets() {
+    assumeTrue(unavailable == null, unavailable);
+    lab.loss(20);
+    try {
+      QuinnResult result = lab.client(Duration.ofSeconds(150), "--alpn", ALPN, "--sessions", "2000",
+          "--concurrency", "32", "--bytes", "64K", "--relay-timeout", "30");
+      assertThat(result.passed()).as(result.toString()).isTrue();
+      assertThat(result.getLong("bytes_verified")).isEqualTo(2000L * 2 * 64 * 1024);
+    } finally {
+      lab.loss(0);
+    }
+  }
 
-  /** 96 sessions × 2 MiB each way over 6 connections, the client rebound once they are all up. */
-  private static RebindRun rebindDuringARun() throws Exception {
-    long flowsBefore = totalFlows();
+  private record RebindRun(QuinnResult result, long flowsAtRebind, long flowsAfter) {}
+
+  /** {@link #CONNECTIONS} connections held idle 15 s, the client rebound once all are up. */
+  private static RebindRun rebindIdleConnections() throws Exception {
     double openBefore = openConnections();
-    // One connection per node at least (the hash spreads them), each held for 16 sessions, so
-    // the connections live through the rebinding below.
-    CompletableFuture<QuinnResult> run = CompletableFuture.supplyAsync(() -> lab.client(Duration.ofSeconds(150),
-        "-v", "--alpn", ALPN, "--connections", "6", "--sessions", "96", "--concurrency", "12", "--bytes", "2M",
-        "--relay-timeout", "60"));
-    // Rebinding during a handshake is another matter: its long-header packets carry no routable
-    // id and go by the hash. Wait until the nodes hold the six connections, handshakes done.
-    await().atMost(Duration.ofSeconds(60)).until(() -> openConnections() - openBefore >= 6 || run.isDone());
+    CompletableFuture<QuinnResult> run = CompletableFuture.supplyAsync(() -> lab.client(Duration.ofSeconds(60),
+        "--alpn", ALPN, "--connections", String.valueOf(CONNECTIONS), "--hold-idle", "15",
+        "--keep-alive", "1", "--quic-idle-timeout", "5"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> openConnections() - openBefore >= CONNECTIONS || run.isDone());
     long flowsAtRebind = totalFlows();
     lab.rebind();
-    QuinnResult result = run.get(180, TimeUnit.SECONDS);
-    return new RebindRun(result, flowsBefore, flowsAtRebind, totalFlows());
+    QuinnResult result = run.get(90, TimeUnit.SECONDS);
+    return new RebindRun(result, flowsAtRebind, totalFlows());
   }
 
   private static double openConnections() {

@@ -20,16 +20,6 @@ public record QuinnResult(int exitCode, Map<String, String> summary, String stdo
     }
 
     /** A numeric summary value; a missing key fails with the whole output, to see why. */
-    /**
-     * Failed by relay timeouts and nothing else: sessions whose data phase never ended, the
-     * signature of the Netty edge's known stall (README, "QUIC listeners").
-     */
-    public boolean failedOnlyByRelayTimeouts() {
-        long errors = Long.parseLong(summary.getOrDefault("errors", "0"));
-        return !passed() && !timedOut && errors > 0
-            && errors == Long.parseLong(summary.getOrDefault("err_relay_timeout", "0"));
-    }
-
     public long getLong(String key) {
         return Long.parseLong(get(key));
     }

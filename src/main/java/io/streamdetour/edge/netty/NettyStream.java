@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.quic.DefaultQuicStreamFrame;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.streamdetour.edge.EdgeStream;
@@ -26,9 +27,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Every operation on the channel runs on its event loop, in the order the stream's thread
  * issued it, through the channel's own write path: the FIN is a frame written after the data
  * (never {@code shutdownOutput()}, which bypasses the bytes Netty still queues for a full
- * window), and each write, once quiche takes it, makes the connection send and flush its
- * datagrams. The channel is closed only when both directions are done and the FIN's write has
- * completed, so nothing queued is dropped.
+ * window), with the last bytes when the caller knows them ({@link #writeAndFinish}: quiche never
+ * sends a lost FIN again when it travelled alone and the bytes before it were acknowledged), and
+ * each write, once quiche takes it, makes the connection send and flush its datagrams. The
+ * channel is closed only when both directions are done and the FIN's write has completed, so
+ * nothing queued is dropped.
  *
  * <p>Bounded both ways: received buffers wait in a queue of at most {@link #READ_QUEUE_BYTES};
  * when it is full, auto-read goes off and quiche holds the rest within the stream's flow-control
@@ -135,7 +138,30 @@ final class NettyStream extends ChannelInboundHandlerAdapter implements EdgeStre
   }
 
   @Override
+  public boolean inputComplete() {
+    lock.lock();
+    try {
+      return endOfInput && received.isEmpty() && inputFailure == null;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
   public void write(byte[] buffer, int offset, int length) throws IOException {
+    send(buffer, offset, length, false);
+  }
+
+  @Override
+  public void writeAndFinish(byte[] buffer, int offset, int length) throws IOException {
+    if (length == 0) {
+      finish();
+    } else {
+      send(buffer, offset, length, true);
+    }
+  }
+
+  private void send(byte[] buffer, int offset, int length, boolean fin) throws IOException {
     if (length == 0) {
       return;
     }
@@ -151,12 +177,19 @@ final class NettyStream extends ChannelInboundHandlerAdapter implements EdgeStre
         throw new IOException("stream " + this + " already finished");
       }
       pendingWriteBytes += length;
+      finishing = fin;
     } finally {
       lock.unlock();
     }
     // The copy happens here, off the event loop; quiche reads direct memory.
     ByteBuf data = channel.alloc().directBuffer(length).writeBytes(buffer, offset, length);
-    if (!onLoop(() -> channel.writeAndFlush(data).addListener(f -> written(f, length)))) {
+    Object message = fin ? new DefaultQuicStreamFrame(data, true) : data;
+    if (!onLoop(() -> channel.writeAndFlush(message).addListener(f -> {
+      written(f, length);
+      if (fin) {
+        finWritten(f);
+      }
+    }))) {
       data.release();
     }
   }
@@ -174,18 +207,20 @@ final class NettyStream extends ChannelInboundHandlerAdapter implements EdgeStre
     }
     // In order after every write so far, through Netty's write queue.
     onLoop(() -> channel.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true))
-        .addListener(f -> {
-          lock.lock();
-          try {
-            outputDone = true;
-            if (!f.isSuccess() && outputFailure == null) {
-              outputFailure = new IOException("stream " + this + ": FIN not sent", f.cause());
-            }
-          } finally {
-            lock.unlock();
-          }
-          closeIfDone();
-        }));
+        .addListener(this::finWritten));
+  }
+
+  private void finWritten(Future<? super Void> future) {
+    lock.lock();
+    try {
+      outputDone = true;
+      if (!future.isSuccess() && outputFailure == null) {
+        outputFailure = new IOException("stream " + this + ": FIN not sent", future.cause());
+      }
+    } finally {
+      lock.unlock();
+    }
+    closeIfDone();
   }
 
   @Override
@@ -325,15 +360,24 @@ final class NettyStream extends ChannelInboundHandlerAdapter implements EdgeStre
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    ByteBuf data = (ByteBuf) msg;
+    // Frames (READ_FRAMES), so that a FIN arriving with the last bytes is seen with them.
+    QuicStreamFrame frame = (QuicStreamFrame) msg;
+    ByteBuf data = frame.content();
     lock.lock();
     try {
-      if (inputDone || endOfInput || inputFailure != null || !data.isReadable()) {
+      if (inputDone || endOfInput || inputFailure != null) {
         data.release();
         return;
       }
-      received.addLast(data);
-      receivedBytes += data.readableBytes();
+      if (data.isReadable()) {
+        received.addLast(data);
+        receivedBytes += data.readableBytes();
+      } else {
+        data.release();
+      }
+      if (frame.hasFin()) {
+        endOfInput = true;
+      }
       if (receivedBytes >= READ_QUEUE_BYTES && !readPaused) {
         readPaused = true;
         ctx.channel().config().setAutoRead(false);
