@@ -27,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -82,6 +83,44 @@ class RuleOptionsTest {
       assertThat(new String(loud.north().read(data.length, WAIT), StandardCharsets.US_ASCII)).isEqualTo("HELLO, DETOUR");
       assertThat(new String(loud.south().read(data.length, WAIT), StandardCharsets.US_ASCII)).isEqualTo("HELLO, DETOUR");
       assertThat(quiet.north().read(data.length, WAIT)).isEqualTo(data);
+    }
+  }
+
+  @Test
+  void anInspectorThatCannotBeMadeResetsItsSessionAloneAndClosesTheOnesMadeBeforeIt() throws Exception {
+    InspectorRegistry inspectors = new InspectorRegistry();
+    AtomicInteger closed = new AtomicInteger();
+    inspectors.register("counted", header -> new Inspector() {
+      @Override
+      public Buffer inspect(Direction direction, Buffer data) {
+        return data;
+      }
+
+      @Override
+      public void close() {
+        closed.incrementAndGet();
+      }
+    });
+    inspectors.register("broken", header -> {
+      throw new IllegalStateException("no licence for " + header.upstream());
+    });
+    try (RunningServer server = RunningServer.start(withRules(rule("fragile", "fragile.example",
+        new JsonObject().put("inspectors", new JsonArray().add("counted").add("broken")))), inspectors)) {
+      Map<String, SessionEnded> ended = server.recordEndedSessions();
+      UUID task = UUID.randomUUID();
+      try (DetourClient client = client(server);
+          RawSession fine = continued(client, SessionSpec.continueWith(0).withUpstream("fine.example:443"));
+          RawSession fragile = client.openRaw()) {
+        fragile.writeNorthHeader(SessionSpec.continueWith(0).withTaskId(task).withUpstream("fragile.example:443"));
+        assertThat(fragile.north().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
+        await().atMost(WAIT).until(() -> ended.containsKey(task.toString()));
+        assertThat(ended.get(task.toString()).end()).isEqualTo("inspector_failed");
+        assertThat(closed.get()).as("the inspector made before the broken one was closed").isEqualTo(1);
+
+        byte[] data = "still here".getBytes(StandardCharsets.US_ASCII);
+        fine.north().write(data);
+        assertThat(fine.north().read(data.length, WAIT)).isEqualTo(data);
+      }
     }
   }
 

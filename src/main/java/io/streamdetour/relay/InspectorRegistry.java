@@ -2,6 +2,7 @@ package io.streamdetour.relay;
 
 import io.streamdetour.codec.NorthHeader;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,8 +23,20 @@ public final class InspectorRegistry {
     return names.stream().filter(n -> !factories.containsKey(n)).toList();
   }
 
-  /** A new inspector of each name, in order, for one session; names must all be registered. */
+  /**
+   * A new inspector of each name, in order, for one session; names must all be registered. A
+   * factory that throws gets the ones made before it closed, and an exception that names it.
+   */
   public List<Inspector> create(List<String> names, NorthHeader session) {
-    return names.stream().map(n -> factories.get(n).create(session)).toList();
+    List<Inspector> made = new ArrayList<>(names.size());
+    for (String name : names) {
+      try {
+        made.add(factories.get(name).create(session));
+      } catch (RuntimeException e) {
+        new InspectorChain(made).close();
+        throw new IllegalStateException("inspector '" + name + "' could not be made: " + e, e);
+      }
+    }
+    return made;
   }
 }

@@ -189,8 +189,17 @@ public final class SessionCoordinator implements DecodedStreamHandler {
       publish(SessionEnded.of(header, decision, applied.version(), key, 0, 0, 0, "pairing_unavailable"));
       return;
     }
-    Session session = new Session(key, header, decision, applied, stream,
-        inspectorsFor(header, stream.connectionId(), decision, snapshot.relay()), metrics, this::ended, route,
+    InspectorChain chain;
+    try {
+      chain = inspectorsFor(header, stream.connectionId(), decision, snapshot.relay());
+    } catch (RuntimeException e) {
+      LOG.error("north {} ({}): {}; stream reset", stream, header.taskId(), e.getMessage(), e);
+      admission.release().run();
+      stream.reset(DetourErrorCodes.INTERNAL_ERROR);
+      publish(SessionEnded.of(header, decision, applied.version(), key, 0, 0, millisSince(asked), "inspector_failed"));
+      return;
+    }
+    Session session = new Session(key, header, decision, applied, stream, chain, metrics, this::ended, route,
         admission.release());
     if (sessions.putIfAbsent(key, session) != null) {
       session.inspectors().close();
@@ -278,7 +287,12 @@ public final class SessionCoordinator implements DecodedStreamHandler {
     List<Inspector> chain = new ArrayList<>(inspectors.create(names, header));
     if (decision.options().capture()) {
       // Last, so the capture holds exactly what was relayed.
-      chain.add(capture.open(header, connectionId, decision.rule()));
+      try {
+        chain.add(capture.open(header, connectionId, decision.rule()));
+      } catch (RuntimeException e) {
+        new InspectorChain(chain).close();
+        throw new IllegalStateException("capture could not be opened: " + e, e);
+      }
     }
     return chain.isEmpty() ? InspectorChain.EMPTY : new InspectorChain(chain);
   }
