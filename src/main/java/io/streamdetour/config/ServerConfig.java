@@ -48,6 +48,7 @@ public record ServerConfig(
    *     the Netty edge only; the Kwik edge has one
    * @param serverId the node's id (1 to 255) in octet 1 of every connection id the Netty edge
    *     issues, for a balancer that routes by connection id (QUIC-LB); 0 for none
+   * @param qlogDir where the Netty edge writes a qlog trace of each connection; empty for none
    */
   public record Quic(
       Edge edge,
@@ -61,6 +62,7 @@ public record ServerConfig(
       long streamWindow,
       long connectionWindow,
       int serverId,
+      String qlogDir,
       List<Listener> listeners) {
 
     public Quic {
@@ -78,7 +80,7 @@ public record ServerConfig(
 
     private Quic with(Listener l) {
       return new Quic(l.edge(), l.host(), l.port(), l.alpn(), l.sockets(), idleTimeout, maxConnections,
-          maxStreamsPerConnection, streamWindow, connectionWindow, serverId, List.of());
+          maxStreamsPerConnection, streamWindow, connectionWindow, serverId, qlogDir, List.of());
     }
   }
 
@@ -354,6 +356,7 @@ public record ServerConfig(
         r.longValue("stream-window", 16 * 1024, 1L << 30),
         r.longValue("connection-window", 64 * 1024, 1L << 32),
         r.intValue("server-id", 0, 255),
+        r.string("qlog-dir"),
         r.objectList("listeners", item -> listener(item, main.host())));
     List<Listener> all = new ArrayList<>(List.of(main));
     all.addAll(quic.listeners());
@@ -364,6 +367,9 @@ public record ServerConfig(
               + " is taken by " + (j == 0 ? "quic.host/quic.port" : "quic.listeners[" + (j - 1) + "]"));
         }
       }
+    }
+    if (!quic.qlogDir().isEmpty() && all.stream().noneMatch(l -> l.edge() == Edge.NETTY)) {
+      r.problem("qlog-dir", "only a netty listener writes qlog, and there is none");
     }
     r.rejectUnknownKeys();
     return quic;

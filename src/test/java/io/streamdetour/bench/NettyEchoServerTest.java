@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The benchmarks' bare Netty echo serves the quinn client (g3proxy on the wire, offering ALPN) byte-exact. */
 class NettyEchoServerTest {
@@ -67,6 +69,38 @@ class NettyEchoServerTest {
   void websocketPayloadAndUsernameAreReadPastBeforeTheReply() {
     assertThat(run("--protocol", "websocket", "--username", "alice", "--sessions", "8", "--bytes", "64K")
         .getLong("continue")).isEqualTo(8);
+  }
+
+  /** quic.qlog-dir: the listener makes the directory and writes quiche's trace of each connection there. */
+  @Test
+  void aQlogDirectoryGetsATraceOfEachConnection() throws Exception {
+    Path qlog = dir.resolve("qlog").resolve("made-at-start");
+    Vertx vertx = Vertx.vertx();
+    NettyListener traced;
+    try {
+      traced = NettyEchoServer.start(TestConfigs.forTest(vertx, dir.resolve("traced"), new JsonObject().put("quic",
+          new JsonObject().put("edge", "netty").put("alpn", new JsonArray().add("g3-detour"))
+              .put("qlog-dir", qlog.toString()))));
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+    try {
+      QuinnResult result = QuinnClient.run(List.of("--server", "127.0.0.1:" + traced.localAddress().getPort(),
+          "--insecure", "--alpn", "g3-detour", "--connections", "2", "--sessions", "4", "--bytes", "16K"),
+          Duration.ofSeconds(60));
+      assertThat(result.passed()).as(result.toString()).isTrue();
+      // Each trace is complete once its connection is gone: the client closed both.
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        List<Path> traces;
+        try (var files = Files.list(qlog)) {
+          traces = files.filter(f -> f.getFileName().toString().endsWith(".qlog")).toList();
+        }
+        assertThat(traces).hasSize(2).allSatisfy(trace -> assertThat(Files.readString(trace))
+            .contains("\"vantage_point\":{\"type\":\"server\"}", "quic:packet_received", "quic:connection_closed"));
+      });
+    } finally {
+      traced.close(DetourErrorCodes.SERVER_SHUTDOWN, "test over");
+    }
   }
 
   @Test

@@ -164,6 +164,20 @@ class ServerConfigTest {
   }
 
   @Test
+  void aQlogDirectoryNeedsANettyListener() throws Exception {
+    JsonObject json = TestConfigs.defaultsJson(vertx);
+    json.getJsonObject("quic").put("qlog-dir", "/tmp/qlog");
+    assertThatThrownBy(() -> ServerConfig.from(json))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "quic.qlog-dir: only a netty listener writes qlog, and there is none"));
+
+    json.getJsonObject("quic").put("listeners", new JsonArray()
+        .add(new JsonObject().put("edge", "netty").put("port", 2890).put("alpn", "g3-detour")));
+    assertThat(ServerConfig.from(json).quic().all()).extracting(ServerConfig.Quic::qlogDir)
+        .containsExactly("/tmp/qlog", "/tmp/qlog");
+  }
+
+  @Test
   void theEnvironmentPutsTheOneListenerOnNetty() throws Exception {
     JsonObject merged = ConfigLoader.applyOverrides(TestConfigs.defaultsJson(vertx), new Properties(), Map.of(
         "STREAM_DETOUR_QUIC__EDGE", "netty", "STREAM_DETOUR_QUIC__ALPN", "g3-detour", "STREAM_DETOUR_QUIC__SOCKETS", "2"));

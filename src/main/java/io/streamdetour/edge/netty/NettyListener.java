@@ -14,7 +14,9 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.handler.codec.quic.QLogConfiguration;
 import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicCodecDispatcher;
 import io.netty.handler.codec.quic.QuicConnectionIdGenerator;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
@@ -34,6 +36,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -93,6 +97,11 @@ public final class NettyListener {
     if (!Epoll.isAvailable()) {
       throw new IllegalStateException("the netty edge needs the epoll transport: " + Epoll.unavailabilityCause());
     }
+    if (!settings.qlogDir().isEmpty()) {
+      // Netty writes one file per connection only into an existing directory.
+      Files.createDirectories(Path.of(settings.qlogDir()));
+      LOG.warn("qlog traces of every connection go to {} (quic.qlog-dir): for a diagnosis only", settings.qlogDir());
+    }
     keyManager = new SwappableKeyManager(identity);
     QuicSslContext ssl = QuicSslContextBuilder.forServer(keyManager, null)
         .applicationProtocols(settings.alpn().toArray(String[]::new))
@@ -127,7 +136,11 @@ public final class NettyListener {
   }
 
   private io.netty.channel.ChannelHandler codec(QuicSslContext ssl, int connectionIdLength, QuicConnectionIdGenerator ids) {
-    return new QuicServerCodecBuilder()
+    QuicServerCodecBuilder builder = new QuicServerCodecBuilder();
+    if (!settings.qlogDir().isEmpty()) {
+      builder.option(QuicChannelOption.QLOG, new QLogConfiguration(settings.qlogDir(), "stream-detour", "netty edge"));
+    }
+    return builder
         .sslContext(ssl)
         .maxIdleTimeout(settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
         .initialMaxData(settings.connectionWindow())
