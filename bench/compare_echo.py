@@ -27,8 +27,6 @@ import json
 import os
 import platform
 import re
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,20 +80,6 @@ def run_client(client, server, args, threads=False):
     return result
 
 
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def spread(values):
-    """Half the range over the median, in %: how much the rounds disagreed."""
-    values = [v for v in values if v is not None]
-    m = median(values)
-    return 100 * (max(values) - min(values)) / 2 / m if values and m else None
-
-
-def fmt(v, digits=1, unit=""):
-    return "-" if v is None else f"{v:,.{digits}f}{unit}".replace(",", " ")
 
 
 def summarize(names, scenario_list, results):
@@ -110,16 +94,16 @@ def summarize(names, scenario_list, results):
             kinds = sorted({k for r in with_threads for k in r["cpu_s_by_thread"]})
             if with_threads:
                 entry["cpu_ms_per_mib_by_thread"][n] = {
-                    k: median(r["cpu_s_by_thread"].get(k, 0.0) * 1000 / r["mib"] for r in with_threads) for k in kinds}
+                    k: S.median(r["cpu_s_by_thread"].get(k, 0.0) * 1000 / r["mib"] for r in with_threads) for k in kinds}
             entry["servers"][n] = {
-                "mib_s": median(r["mib_s"] for r in ok[n]), "mib_s_spread_pct": spread([r["mib_s"] for r in ok[n]]),
-                "cpu_ms_per_mib": median(r["cpu_ms_per_mib"] for r in ok[n]),
-                "cpu_sys_pct": median(100 * r["cpu_sys_s"] / r["cpu_s"] for r in ok[n] if r["cpu_s"]),
-                "p50_us": median(r["p50_us"] for r in ok[n]), "p99_us": median(r["p99_us"] for r in ok[n]),
+                "mib_s": S.median(r["mib_s"] for r in ok[n]), "mib_s_spread_pct": S.spread([r["mib_s"] for r in ok[n]]),
+                "cpu_ms_per_mib": S.median(r["cpu_ms_per_mib"] for r in ok[n]),
+                "cpu_sys_pct": S.median(100 * r["cpu_sys_s"] / r["cpu_s"] for r in ok[n] if r["cpu_s"]),
+                "p50_us": S.median(r["p50_us"] for r in ok[n]), "p99_us": S.median(r["p99_us"] for r in ok[n]),
                 "runs": len(ok[n]), "failed": len(runs[n]) - len(ok[n])}
         for a, b in ratio_pairs(names):
             pairs = [(x, y) for x, y in zip(runs[a], runs[b]) if "failed" not in x and "failed" not in y and y["mib_s"] > 0]
-            entry["ratios"][f"{a}/{b}"] = median(x["mib_s"] / y["mib_s"] for x, y in pairs)
+            entry["ratios"][f"{a}/{b}"] = S.median(x["mib_s"] / y["mib_s"] for x, y in pairs)
         summary[sid] = entry
     return summary
 
@@ -144,10 +128,10 @@ def print_tables(names, labels, scenario_list, summary, rounds):
         cells = [label]
         for n in names:
             s = e["servers"][n]
-            cells.append(fmt(s["mib_s"]) + (f" ±{s['mib_s_spread_pct']:.0f}%" if s["mib_s_spread_pct"] is not None else "")
+            cells.append(S.fmt(s["mib_s"], 1) + (f" ±{s['mib_s_spread_pct']:.0f}%" if s["mib_s_spread_pct"] is not None else "")
                          + (f" ({s['failed']} failed)" if s["failed"] else ""))
-        cells += [fmt(e["ratios"][f"{a}/{b}"], 2) for a, b in pairs]
-        cells.append(" / ".join(fmt(e["servers"][n]["cpu_ms_per_mib"]) + (f" ({e['servers'][n]['cpu_sys_pct']:.0f}% sys)"
+        cells += [S.fmt(e["ratios"][f"{a}/{b}"], 2) for a, b in pairs]
+        cells.append(" / ".join(S.fmt(e["servers"][n]["cpu_ms_per_mib"], 1) + (f" ({e['servers'][n]['cpu_sys_pct']:.0f}% sys)"
                                 if e["servers"][n]["cpu_sys_pct"] is not None else "") for n in names))
         print("| " + " | ".join(cells) + " |")
     threads = [(sid, label, n, summary[sid]["cpu_ms_per_mib_by_thread"][n]) for sid, label, _ in scenario_list
@@ -163,7 +147,7 @@ def print_tables(names, labels, scenario_list, summary, rounds):
     print("|" + "---|" * len(head))
     for sid, label, _ in scenario_list:
         e = summary[sid]
-        print("| " + " | ".join([label] + [f"{fmt(e['servers'][n]['p50_us'], 0)} / {fmt(e['servers'][n]['p99_us'], 0)}"
+        print("| " + " | ".join([label] + [f"{S.fmt(e['servers'][n]['p50_us'], 0)} / {S.fmt(e['servers'][n]['p99_us'], 0)}"
                                            for n in names]) + " |")
 
 
@@ -187,14 +171,7 @@ def main():
     opts = ap.parse_args()
 
     catalogue = dict(S.SERVERS)
-    for spec in opts.variant:
-        name, _, rest = spec.partition("=")
-        tokens = rest.split()
-        if not name or not tokens or tokens[0] not in catalogue:
-            raise SystemExit(f"--variant {spec!r}: expected NAME=BASE [options], BASE one of {', '.join(catalogue)}")
-        catalogue[name] = catalogue[tokens[0]].with_variant(f"{catalogue[tokens[0]].label} with {' '.join(tokens[1:])}", tokens[1:])
-    names = [n for n in opts.servers.split(",") if n] + [v.partition("=")[0] for v in opts.variant]
-    names = list(dict.fromkeys(names))
+    names = list(dict.fromkeys([n for n in opts.servers.split(",") if n] + S.add_variants(catalogue, opts.variant)))
     unknown = [n for n in names if n not in catalogue]
     if unknown:
         raise SystemExit(f"unknown servers {unknown}; known: {', '.join(catalogue)}")
@@ -270,11 +247,7 @@ def main():
                                       "runs": results[sid]} for sid, label, args in scenario_list]},
                       f, indent=1)
         print(f"JSON written to {opts.json}", file=sys.stderr)
-    if opts.keep or failed_runs:
-        print(f"servers' logs kept in {workdir}", file=sys.stderr)
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    sys.exit(1 if failed_runs else 0)
+    S.clean_up(workdir, opts.keep, failed_runs)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,12 @@ should be compared by go to RATIOS in compare_echo.py.
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -276,3 +279,41 @@ def check_exists(paths):
         raise SystemExit("missing: " + ", ".join(missing) + "\n  the jar: mvn package -DskipTests (or bin/stream-detour once);"
                          " the quinn tools: .ci/run, or G3_DETOUR_CLIENT=/path/to/g3-detour-client and"
                          " DETOUR_ECHO_SERVER=/path/to/detour-echo-server")
+
+
+def add_variants(catalogue, specs):
+    """--variant 'NAME=BASE [-JVMOPT ...] [VAR=VALUE ...]': one more server in catalogue each (A/B of
+    a setting); returns their names."""
+    for spec in specs:
+        name, _, rest = spec.partition("=")
+        tokens = rest.split()
+        if not name or not tokens or tokens[0] not in catalogue:
+            raise SystemExit(f"--variant {spec!r}: expected NAME=BASE [options], BASE one of {', '.join(catalogue)}")
+        base = catalogue[tokens[0]]
+        catalogue[name] = base.with_variant(f"{base.label} with {' '.join(tokens[1:])}", tokens[1:])
+    return [spec.partition("=")[0] for spec in specs]
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def spread(values):
+    """Half the range over the median, in %: how much the rounds disagreed."""
+    values = [v for v in values if v is not None]
+    m = median(values)
+    return 100 * (max(values) - min(values)) / 2 / m if values and m else None
+
+
+def fmt(v, digits=0, unit=""):
+    return "-" if v is None else f"{v:,.{digits}f}{unit}".replace(",", " ")
+
+
+def clean_up(workdir, keep, failed_runs):
+    """Keeps the servers' logs when asked or when a run failed, else removes them; exits 1 if one failed."""
+    if keep or failed_runs:
+        print(f"servers' logs kept in {workdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    sys.exit(1 if failed_runs else 0)

@@ -30,8 +30,6 @@ import glob
 import json
 import os
 import platform
-import shutil
-import statistics
 import subprocess
 import sys
 import re
@@ -146,19 +144,6 @@ def server_decisions(before, after):
             "server_decision_p99_bucket_us": None if p99 in (None, float("inf")) else p99 * 1e6}
 
 
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def spread(values):
-    values = [v for v in values if v is not None]
-    m = median(values)
-    return 100 * (max(values) - min(values)) / 2 / m if values and m else None
-
-
-def fmt(v, digits=0):
-    return "-" if v is None else f"{v:,.{digits}f}".replace(",", " ")
 
 
 def us_per_session(run):
@@ -173,28 +158,28 @@ def summarize(names, results):
         for n in names:
             ok = [r for r in runs[n] if "run_failed" not in r]
             s = {"runs": len(ok), "failed": len(runs[n]) - len(ok),
-                 "server_cpu_us_per_session": median(us_per_session(r) for r in ok),
-                 "client_cpu_s": median(r.get("client_cpu_s") for r in ok)}
+                 "server_cpu_us_per_session": S.median(us_per_session(r) for r in ok),
+                 "client_cpu_s": S.median(r.get("client_cpu_s") for r in ok)}
             if sid == "setup":
-                s["setup_per_s"] = median(r["setup_per_s"] for r in ok)
-                s["setup_per_s_spread_pct"] = spread([r["setup_per_s"] for r in ok])
-                s["decision_p50_us"] = median(r["decision_p50_us"] for r in ok)
-                s["decision_p99_us"] = median(r["decision_p99_us"] for r in ok)
+                s["setup_per_s"] = S.median(r["setup_per_s"] for r in ok)
+                s["setup_per_s_spread_pct"] = S.spread([r["setup_per_s"] for r in ok])
+                s["decision_p50_us"] = S.median(r["decision_p50_us"] for r in ok)
+                s["decision_p99_us"] = S.median(r["decision_p99_us"] for r in ok)
             else:
                 for k in ("decision_p50_us", "decision_p99_us", "decision_p999_us", "decision_max_us",
                           "setup_per_s", "backlog_max", "dropped", "server_decision_within_1ms_pct",
                           "server_decision_p99_bucket_us"):
-                    s[k] = median(r.get(k) for r in ok)
+                    s[k] = S.median(r.get(k) for r in ok)
             kinds = sorted({k for r in ok for k in r.get("server_cpu_s_by_thread", {})})
             if kinds:
                 s["server_cpu_us_per_session_by_thread"] = {
-                    k: median(r["server_cpu_s_by_thread"].get(k, 0.0) * 1e6 / r["sessions"]
+                    k: S.median(r["server_cpu_s_by_thread"].get(k, 0.0) * 1e6 / r["sessions"]
                               for r in ok if "server_cpu_s_by_thread" in r) for k in kinds}
             entry["servers"][n] = s
         key = "setup_per_s" if sid == "setup" else "decision_p99_us"
         for a, b in [(a, b) for a, b in RATIOS if a in names and b in names]:
             pairs = [(x, y) for x, y in zip(runs[a], runs[b]) if "run_failed" not in x and "run_failed" not in y and y[key]]
-            entry["ratios"][f"{a}/{b}"] = median(x[key] / y[key] for x, y in pairs)
+            entry["ratios"][f"{a}/{b}"] = S.median(x[key] / y[key] for x, y in pairs)
         summary[sid] = entry
     return summary
 
@@ -212,11 +197,11 @@ def print_tables(names, labels, summary, opts):
         for n in names:
             s = e["servers"][n]
             failed = f" ({s['failed']} failed)" if s["failed"] else ""
-            print(f"| {n} | {fmt(s['setup_per_s'])} ±{fmt(s['setup_per_s_spread_pct'])}%{failed}"
-                  f" | {fmt(s['server_cpu_us_per_session'])}"
-                  f" | {fmt(s['client_cpu_s'], 1)} | {fmt(s['decision_p50_us'])} / {fmt(s['decision_p99_us'])} |")
+            print(f"| {n} | {S.fmt(s['setup_per_s'])} ±{S.fmt(s['setup_per_s_spread_pct'])}%{failed}"
+                  f" | {S.fmt(s['server_cpu_us_per_session'])}"
+                  f" | {S.fmt(s['client_cpu_s'], 1)} | {S.fmt(s['decision_p50_us'])} / {S.fmt(s['decision_p99_us'])} |")
         for a, b in pairs:
-            print(f"setups/s {a} / {b}: {fmt(e['ratios'][f'{a}/{b}'], 2)}")
+            print(f"setups/s {a} / {b}: {S.fmt(e['ratios'][f'{a}/{b}'], 2)}")
     if "decision" in summary:
         e = summary["decision"]
         print(f"\ndecision: open loop, {opts.rate} new sessions/s for {opts.duration} s, {opts.bytes} bytes each way")
@@ -226,13 +211,13 @@ def print_tables(names, labels, summary, opts):
         for n in names:
             s = e["servers"][n]
             failed = f" ({s['failed']} failed)" if s["failed"] else ""
-            print(f"| {n}{failed} | {fmt(s['decision_p50_us'])} /"
-                  f" {fmt(s['decision_p99_us'])} / {fmt(s['decision_p999_us'])} / {fmt(s['decision_max_us'])}"
-                  f" | {fmt(s['setup_per_s'])} | {fmt(s['backlog_max'])} | {fmt(s['dropped'])}"
-                  f" | {fmt(s['server_cpu_us_per_session'])} | {fmt(s['server_decision_within_1ms_pct'], 1)}"
-                  f" ({fmt(s['server_decision_p99_bucket_us'])}) |")
+            print(f"| {n}{failed} | {S.fmt(s['decision_p50_us'])} /"
+                  f" {S.fmt(s['decision_p99_us'])} / {S.fmt(s['decision_p999_us'])} / {S.fmt(s['decision_max_us'])}"
+                  f" | {S.fmt(s['setup_per_s'])} | {S.fmt(s['backlog_max'])} | {S.fmt(s['dropped'])}"
+                  f" | {S.fmt(s['server_cpu_us_per_session'])} | {S.fmt(s['server_decision_within_1ms_pct'], 1)}"
+                  f" ({S.fmt(s['server_decision_p99_bucket_us'])}) |")
         for a, b in pairs:
-            print(f"decision p99 {a} / {b}: {fmt(e['ratios'][f'{a}/{b}'], 2)}")
+            print(f"decision p99 {a} / {b}: {S.fmt(e['ratios'][f'{a}/{b}'], 2)}")
     for sid, e in summary.items():
         for n in names:
             kinds = e["servers"][n].get("server_cpu_us_per_session_by_thread")
@@ -285,13 +270,7 @@ def main():
     opts = ap.parse_args()
 
     cat = catalogue()
-    for spec in opts.variant:
-        name, _, rest = spec.partition("=")
-        tokens = rest.split()
-        if not name or not tokens or tokens[0] not in cat:
-            raise SystemExit(f"--variant {spec!r}: expected NAME=BASE [options], BASE one of {', '.join(cat)}")
-        cat[name] = cat[tokens[0]].with_variant(f"{cat[tokens[0]].label} with {' '.join(tokens[1:])}", tokens[1:])
-    names = list(dict.fromkeys([n for n in opts.servers.split(",") if n] + [v.partition("=")[0] for v in opts.variant]))
+    names = list(dict.fromkeys([n for n in opts.servers.split(",") if n] + S.add_variants(cat, opts.variant)))
     if opts.before_jar:
         cat["detour-before"] = replace(cat["detour-kwik"], label=f"stream-detour (Kwik edge) from {opts.before_jar}",
                                        command=S.java_server(["-jar", os.path.abspath(opts.before_jar)]))
@@ -370,11 +349,7 @@ def main():
                                    for r in running},
                        "summary": summary, "runs": results}, f, indent=1)
         print(f"JSON written to {opts.json}", file=sys.stderr)
-    if opts.keep or failed_runs:
-        print(f"servers' logs kept in {workdir}", file=sys.stderr)
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    sys.exit(1 if failed_runs else 0)
+    S.clean_up(workdir, opts.keep, failed_runs)
 
 
 if __name__ == "__main__":
