@@ -116,23 +116,16 @@ class ConnectionIdRoutingTest {
 
   /** {@link #CONNECTIONS} connections held idle 15 s, the client rebound once all are up. */
   private static RebindRun rebindIdleConnections() throws Exception {
-    double openBefore = openConnections();
+    double openBefore = lab.metricOnAllNodes("stream_detour_connections");
     CompletableFuture<QuinnResult> run = CompletableFuture.supplyAsync(() -> lab.client(Duration.ofSeconds(60),
         "--alpn", ALPN, "--connections", String.valueOf(CONNECTIONS), "--hold-idle", "15",
         "--keep-alive", "1", "--quic-idle-timeout", "5"));
-    await().atMost(Duration.ofSeconds(30)).until(() -> openConnections() - openBefore >= CONNECTIONS || run.isDone());
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> lab.metricOnAllNodes("stream_detour_connections") - openBefore >= CONNECTIONS || run.isDone());
     long flowsAtRebind = totalFlows();
     lab.rebind();
     QuinnResult result = run.get(90, TimeUnit.SECONDS);
     return new RebindRun(result, flowsAtRebind, totalFlows());
-  }
-
-  private static double openConnections() {
-    double open = 0;
-    for (int n = 1; n <= VipLab.NODES; n++) {
-      open += lab.metrics(n).value("stream_detour_connections");
-    }
-    return open;
   }
 
   private static long totalFlows() {

@@ -165,6 +165,15 @@ final class VipLab implements AutoCloseable {
     return PrometheusText.parse(run(COMMAND_WAIT, "admin", String.valueOf(node), "/metrics"));
   }
 
+  /** An untagged meter's value summed over every node. */
+  double metricOnAllNodes(String name) {
+    double sum = 0;
+    for (int n = 1; n <= NODES; n++) {
+      sum += metrics(n).value(name);
+    }
+    return sum;
+  }
+
   /** Node {@code node}'s session log, one JSON object per ended session. */
   List<JsonObject> sessionLog(int node) throws IOException {
     Path log = state.resolve("node" + node).resolve("sessions.log");
