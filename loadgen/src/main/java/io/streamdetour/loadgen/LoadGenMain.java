@@ -97,6 +97,11 @@ public final class LoadGenMain implements Callable<Integer> {
   @Option(names = "--duration", paramLabel = "SECS", description = "start sessions for this long")
   Double duration;
 
+  @Option(names = "--warmup", paramLabel = "SECS",
+      description = "with --duration: run the same load this long first, left out of every figure but failures"
+          + " (a fresh client JVM is slow for its first seconds)")
+  Double warmup;
+
   @Option(names = "--concurrency", paramLabel = "N",
       description = "sessions at once (default 16; with --rate: 10000)")
   Integer concurrency;
@@ -283,6 +288,9 @@ public final class LoadGenMain implements Callable<Integer> {
     if (sessionCount < 0 || (sessionCount == 0 && duration == null)) {
       throw new IllegalArgumentException("--sessions must be positive (or give --duration)");
     }
+    if (warmup != null && (duration == null || sessions != null)) {
+      throw new IllegalArgumentException("--warmup needs --duration (and no --sessions)");
+    }
     int concurrencyCount = concurrency != null ? concurrency : rate > 0 ? 10_000 : 16;
     positive("--concurrency", concurrencyCount, 1);
     byte[] payload = payload();
@@ -292,7 +300,8 @@ public final class LoadGenMain implements Callable<Integer> {
         seconds("--handshake-timeout", handshakeTimeout), seconds("--idle-timeout", idleTimeout),
         seconds("--keep-alive", keepAlive), streamWindow, connectionWindow, maxUdpPayload,
         connectionsPerSocket, (int) Math.min(udpBuffer, Integer.MAX_VALUE),
-        sessionCount, duration == null ? null : seconds("--duration", duration), concurrencyCount, rate, backlog,
+        sessionCount, duration == null ? null : seconds("--duration", duration),
+        warmup == null ? Duration.ZERO : seconds("--warmup", warmup), concurrencyCount, rate, backlog,
         bytes, (int) chunk, sessionIdle == null ? null : seconds("--session-idle", sessionIdle),
         choice("--end", end, Settings.EndMode.class), choice("--end-first", endFirst, Settings.EndFirst.class),
         choice("--expect-action", expectAction, Settings.Action.class),

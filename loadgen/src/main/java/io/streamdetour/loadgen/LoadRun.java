@@ -47,7 +47,9 @@ final class LoadRun {
     long clientCpuBefore = processCpuNanos();
     try (QuicClient client = new QuicClient(settings)) {
       long startNanos = System.nanoTime();
-      long deadline = settings.duration() == null ? Long.MAX_VALUE : startNanos + settings.duration().toNanos();
+      long measureFrom = startNanos + settings.warmup().toNanos();
+      boolean measuring = settings.warmup().isZero();
+      long deadline = settings.duration() == null ? Long.MAX_VALUE : measureFrom + settings.duration().toNanos();
       int threads = settings.threads();
       CountDownLatch done = new CountDownLatch(threads);
       synchronized (workers) {
@@ -72,8 +74,28 @@ final class LoadRun {
       long lastCompleted = 0;
       long lastBytes = 0;
       long nextTick = startNanos + SECOND_NANOS;
-      while (!done.await(nextTick - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+      while (!done.await((measuring ? nextTick : Math.min(nextTick, measureFrom)) - System.nanoTime(),
+          TimeUnit.NANOSECONDS)) {
         long now = System.nanoTime();
+        if (!measuring && now - measureFrom >= 0) {
+          // Everything from here is the measured run: counters, latencies, both CPUs, the server's meters.
+          measuring = true;
+          stats.restart();
+          workers.forEach(Worker::restartPeaks);
+          before = probe.enabled() ? probe.sample() : null;
+          last = before;
+          clientCpuBefore = processCpuNanos();
+          startNanos = now;
+          lastNanos = now;
+          lastSetups = 0;
+          lastCompleted = 0;
+          lastBytes = 0;
+          if (settings.progress()) {
+            progressOut.println("[warm-up over: measuring from here]");
+          }
+          nextTick = now + SECOND_NANOS;
+          continue;
+        }
         nextTick += SECOND_NANOS;
         stats.sample();
         ServerProbe.Sample current = probe.hasPid() ? probe.sample() : null;
@@ -185,12 +207,18 @@ final class LoadRun {
     if (abort != null) {
       s.put("aborted", "connect_failures");
     }
+    if (!settings.warmup().isZero()) {
+      s.put("warmup_s", settings.warmup().toNanos() / 1e9, 1);
+      if (stats.warmupFailed() > 0) {
+        s.put("warmup_failed", stats.warmupFailed());
+      }
+    }
     if (stopped) {
       s.put("interrupted", 1);
     }
     boolean allRun = settings.sessions() == 0 || settings.duration() != null || settings.openLoop()
         || started == settings.sessions();
-    boolean pass = started > 0 && failed == 0 && stats.dropped.sum() == 0 && abort == null && !stopped && allRun;
+    boolean pass = started > 0 && failed == 0 && stats.warmupFailed() == 0 && stats.dropped.sum() == 0 && abort == null && !stopped && allRun;
     return s.put("result", pass ? "pass" : "fail");
   }
 
@@ -224,6 +252,15 @@ final class LoadRun {
     if (decisions > 0) {
       s.put("server_decisions", (long) decisions)
           .put("server_decision_mean_us", decisionSeconds / decisions * 1e6, 1);
+    }
+    ServerProbe.DecisionShares shares = ServerProbe.decisionShares(before, after);
+    if (shares != null) {
+      if (shares.withinMillisecond() != null) {
+        s.put("server_decision_within_1ms_pct", shares.withinMillisecond() * 100, 2);
+      }
+      if (Double.isFinite(shares.p99BoundSeconds())) {
+        s.put("server_decision_p99_bucket_us", shares.p99BoundSeconds() * 1e6, 0);
+      }
     }
   }
 

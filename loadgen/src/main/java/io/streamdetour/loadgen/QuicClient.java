@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -140,17 +141,21 @@ final class QuicClient implements AutoCloseable {
         promise.tryFailure(e);
         return;
       }
-      loop.execute(() -> new Bootstrap().group(loop).channel(channelType).handler(socketCodec)
-          .option(ChannelOption.SO_RCVBUF, udpBufferBytes)
-          .option(ChannelOption.SO_SNDBUF, udpBufferBytes)
-          .bind(new InetSocketAddress(0))
-          .addListener((ChannelFuture bind) -> {
-            if (bind.isSuccess()) {
-              connectOn(new Endpoint(bind.channel()), spare, handler, promise);
-            } else {
-              promise.tryFailure(bind.cause());
-            }
-          }));
+      try {
+        loop.execute(() -> new Bootstrap().group(loop).channel(channelType).handler(socketCodec)
+            .option(ChannelOption.SO_RCVBUF, udpBufferBytes)
+            .option(ChannelOption.SO_SNDBUF, udpBufferBytes)
+            .bind(new InetSocketAddress(0))
+            .addListener((ChannelFuture bind) -> {
+              if (bind.isSuccess()) {
+                connectOn(new Endpoint(bind.channel()), spare, handler, promise);
+              } else {
+                promise.tryFailure(bind.cause());
+              }
+            }));
+      } catch (RejectedExecutionException e) {
+        // the run ended while the codec was made: nobody waits for this connection
+      }
     });
     return promise;
   }

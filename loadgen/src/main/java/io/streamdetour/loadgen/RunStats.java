@@ -1,6 +1,7 @@
 package io.streamdetour.loadgen;
 
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,6 +42,7 @@ final class RunStats {
   private final Histogram setupTotal = new Histogram(MAX_LATENCY_NANOS, 3);
   private Histogram decisionInterval;
   private Histogram setupInterval;
+  private long warmupFailed;
   private final AtomicInteger errorsShown = new AtomicInteger();
   private final boolean verbose;
 
@@ -86,6 +88,29 @@ final class RunStats {
     setupInterval = setupRecorder.getIntervalHistogram(setupInterval);
     decisionTotal.add(decisionInterval);
     setupTotal.add(setupInterval);
+  }
+
+  /**
+   * The warm-up is over: every counter and latency starts again from here, except that the
+   * sessions which failed so far stay in {@link #warmupFailed}. A session that ends close to the
+   * boundary is counted on the side its event happened.
+   */
+  synchronized void restart() {
+    sample();
+    warmupFailed = failed.sum();
+    for (LongAdder counter : List.of(arrivals, started, ok, failed, setups, bytesVerified, connectionsOpened,
+        connectFailures, dropped, packetsSent, packetsLost)) {
+      counter.reset();
+    }
+    actions.values().forEach(LongAdder::reset);
+    errors.values().forEach(LongAdder::reset);
+    decisionTotal.reset();
+    setupTotal.reset();
+  }
+
+  /** Sessions that failed during the warm-up. */
+  synchronized long warmupFailed() {
+    return warmupFailed;
   }
 
   synchronized Histogram decisionInterval() {

@@ -46,6 +46,9 @@ final class ServerProbe {
   static final String DECISIONS = "stream_detour_decision_duration_seconds_count";
   static final String DECISION_SECONDS = "stream_detour_decision_duration_seconds_sum";
   static final String CONNECTIONS = "stream_detour_connections";
+  /** The decision histogram's cumulative buckets, one key per bound: this prefix, the bound in seconds, "}". */
+  static final String DECISION_BUCKET = "stream_detour_decision_duration_seconds_bucket{le=";
+  private static final Pattern LE = Pattern.compile("le=\"([^\"]+)\"");
 
   private final Long pid;
   private final URI metrics;
@@ -168,6 +171,7 @@ final class ServerProbe {
         case "jvm_memory_used_bytes" -> labels.contains("area=\"heap\"") ? HEAP_USED_BYTES : null;
         case PROCESS_CPU_NS, PROCESS_CPU_SECONDS, LIVE_THREADS, GC_PAUSE_SECONDS, DECISIONS, DECISION_SECONDS,
             CONNECTIONS -> name;
+        case "stream_detour_decision_duration_seconds_bucket" -> bucketKey(labels);
         default -> null;
       };
       if (key == null) {
@@ -181,6 +185,40 @@ final class ServerProbe {
     }
     return values;
   }
+
+  private static String bucketKey(String labels) {
+    Matcher le = LE.matcher(labels);
+    if (!le.find()) {
+      return null;
+    }
+    String bound = le.group(1);
+    return DECISION_BUCKET + (bound.equals("+Inf") ? "Infinity" : String.valueOf(Double.parseDouble(bound))) + "}";
+  }
+
+  /**
+   * The server's decisions between two samples, from its histogram: how many, the share within
+   * 1 ms (null without a 1 ms bucket), and the smallest bucket bound in seconds that holds 99 %
+   * of them (infinite when only the overflow bucket does).
+   */
+  static DecisionShares decisionShares(Sample before, Sample after) {
+    TreeMap<Double, Double> delta = new TreeMap<>();
+    after.metrics().forEach((key, value) -> {
+      if (key.startsWith(DECISION_BUCKET)) {
+        double bound = Double.parseDouble(key.substring(DECISION_BUCKET.length(), key.length() - 1));
+        delta.put(bound, value - before.metrics().getOrDefault(key, 0.0));
+      }
+    });
+    Double total = delta.get(Double.POSITIVE_INFINITY);
+    if (total == null || total <= 0) {
+      return null;
+    }
+    Double withinMillisecond = delta.get(0.001);
+    double p99 = delta.entrySet().stream().filter(e -> e.getValue() >= 0.99 * total).findFirst()
+        .map(Map.Entry::getKey).orElse(Double.POSITIVE_INFINITY);
+    return new DecisionShares(total.longValue(), withinMillisecond == null ? null : withinMillisecond / total, p99);
+  }
+
+  record DecisionShares(long decisions, Double withinMillisecond, double p99BoundSeconds) {}
 
   private static double clockTicks() {
     try {

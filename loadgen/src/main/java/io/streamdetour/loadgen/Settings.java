@@ -12,6 +12,7 @@ import java.util.Locale;
  *
  * @param sessions sessions to run in all; 0 with a {@code duration} means as many as fit
  * @param duration how long sessions are started for, or null to run {@code sessions}
+ * @param warmup how long the same load runs before {@code duration}, outside every figure but failures
  * @param rate open-loop arrivals per second, or 0 for a closed loop of {@code concurrency}
  * @param caCert the CA to verify the server against, or null to skip verification
  * @param sessionIdle how long a continue session stays open and idle before its data flows, or null
@@ -35,6 +36,7 @@ record Settings(
     int udpBuffer,
     long sessions,
     Duration duration,
+    Duration warmup,
     int concurrency,
     double rate,
     int backlog,

@@ -128,6 +128,14 @@ final class Worker implements DetourConnection.Listener, Session.Owner {
     return connectionsView;
   }
 
+  /** The warm-up is over: the peaks start again from what is waiting and running now. */
+  void restartPeaks() {
+    loop.execute(() -> {
+      backlogMax = backlog;
+      maxInFlight = inFlight;
+    });
+  }
+
   /** Why the worker gave up before its sessions were all run, or null. */
   String abortReason() {
     return abortReason;

@@ -1,6 +1,7 @@
 package io.streamdetour.loadgen;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.OutputStream;
@@ -111,6 +112,25 @@ class AgainstEchoServerTest {
       assertEquals(50, number(s, "ok"));
       assertEquals(0, number(s, "dropped"));
     }
+  }
+
+  @Test
+  void aWarmUpIsLeftOutOfTheFiguresButNotOutOfTheVerdict() throws Exception {
+    try (EchoServer server = EchoServer.start()) {
+      // 2 s at 200/s, of which the first is warm-up: the figures hold the second only.
+      Summary s = run(server, "--rate", "200", "--warmup", "1", "--duration", "1", "--bytes", "1000");
+      assertEquals("pass", s.get("result"), s.toLine());
+      long arrivals = number(s, "arrivals");
+      assertTrue(arrivals >= 120 && arrivals <= 280, "one second of arrivals, not two: " + s.toLine());
+      assertTrue(number(s, "decisions") <= 280 && number(s, "ok") <= 280, s.toLine());
+      assertEquals("1.0", s.get("warmup_s").toString());
+    }
+    try (EchoServer corrupt = EchoServer.start("--corrupt-south")) {
+      Summary s = run(corrupt, "--rate", "50", "--warmup", "1", "--duration", "0.2", "--bytes", "1000");
+      assertEquals("fail", s.get("result"), s.toLine());
+      assertTrue(number(s, "warmup_failed") >= 20, "the warm-up's failures stay counted: " + s.toLine());
+    }
+    assertThrows(IllegalArgumentException.class, () -> LoadGenMain.parse("--server", "127.0.0.1:1", "--warmup", "1"));
   }
 
   @Test

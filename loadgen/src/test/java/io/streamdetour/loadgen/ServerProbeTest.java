@@ -43,4 +43,35 @@ class ServerProbeTest {
     assertEquals(0.05, values.get(ServerProbe.DECISION_SECONDS));
     assertEquals(4, values.size());
   }
+
+  @Test
+  void findsTheShareOfDecisionsWithinAMillisecondBetweenTwoScrapes() {
+    Map<String, Double> before = ServerProbe.parse("""
+        stream_detour_decision_duration_seconds_bucket{le="5.0E-4"} 10.0
+        stream_detour_decision_duration_seconds_bucket{le="0.001"} 20.0
+        stream_detour_decision_duration_seconds_bucket{le="0.0025"} 30.0
+        stream_detour_decision_duration_seconds_bucket{le="+Inf"} 40.0
+        """);
+    // 1 000 decisions since: 900 within 0.5 ms, 980 within 1 ms, 995 within 2.5 ms.
+    Map<String, Double> after = ServerProbe.parse("""
+        stream_detour_decision_duration_seconds_bucket{le="5.0E-4"} 910.0
+        stream_detour_decision_duration_seconds_bucket{le="0.001"} 1000.0
+        stream_detour_decision_duration_seconds_bucket{le="0.0025"} 1025.0
+        stream_detour_decision_duration_seconds_bucket{le="+Inf"} 1040.0
+        """);
+    ServerProbe.DecisionShares shares = ServerProbe.decisionShares(
+        new ServerProbe.Sample(0, -1, -1, before), new ServerProbe.Sample(0, -1, -1, after));
+    assertEquals(1000, shares.decisions());
+    assertEquals(0.98, shares.withinMillisecond(), 1e-9);
+    assertEquals(0.0025, shares.p99BoundSeconds());
+
+    Map<String, Double> slow = ServerProbe.parse("""
+        stream_detour_decision_duration_seconds_bucket{le="0.001"} 20.0
+        stream_detour_decision_duration_seconds_bucket{le="+Inf"} 1040.0
+        """);
+    ServerProbe.DecisionShares overflow = ServerProbe.decisionShares(
+        new ServerProbe.Sample(0, -1, -1, before), new ServerProbe.Sample(0, -1, -1, slow));
+    assertEquals(0.0, overflow.withinMillisecond());
+    assertEquals(Double.POSITIVE_INFINITY, overflow.p99BoundSeconds());
+  }
 }
