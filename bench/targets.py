@@ -12,8 +12,11 @@ the servers alternating within each round (the order rotates from round to round
             16 per connection (g3proxy's reuse limit), --concurrency at once on --connections
             pooled connections: setups/s and server CPU µs per session
   decision  open loop: --rate new sessions per second for --duration seconds: decision latency
-            p50/p99/p99.9 (north header written to reply read, the client's HdrHistogram)
-Every server is warmed up first (--warmup-sessions closed-loop sessions: the JIT needs them).
+            p50/p99/p99.9 (north header written to reply read, the client's HdrHistogram), after
+            --client-warmup seconds of the same load in the same client run (left out of the figures),
+            and for stream-detour its own decision times over the same window (/metrics)
+Every server is warmed up first (closed-loop chunks of 10 000 sessions, at least --warmup-sessions, until
+its CPU per session settles: the JIT needs them).
 Prints medians of the rounds, the ratios between servers (median of the per-round ratios), the
 load average before and after; --json writes every run.
 
@@ -35,7 +38,6 @@ import sys
 import re
 import tempfile
 import time
-import urllib.request
 import zipfile
 from dataclasses import replace
 
@@ -75,7 +77,8 @@ def scenario_args(opts):
         "setup": ["--sessions", str(opts.sessions), "--concurrency", str(opts.concurrency),
                   "--connections", str(opts.connections), "--connections-per-socket", "16",
                   "--reuse-limit", "16", "--bytes", opts.bytes],
-        "decision": ["--rate", str(opts.rate), "--duration", str(opts.duration), "--connections", str(opts.connections),
+        "decision": ["--rate", str(opts.rate), "--warmup", str(opts.client_warmup), "--duration", str(opts.duration),
+                     "--connections", str(opts.connections),
                      "--connections-per-socket", "16", "--reuse-limit", "16", "--bytes", opts.bytes],
     }
 
@@ -84,9 +87,8 @@ def run_loadgen(java, server, args, threads=False, admin=None):
     """One load generator run against one server: its summary (JSON), the server's CPU by thread, and
     for stream-detour its own decision times (Prometheus histogram, scraped before and after)."""
     sampler = S.ThreadCpu(server.pid) if threads else None
-    buckets = decision_buckets(admin) if admin else None
     argv = [java, "-jar", LOADGEN, "--server", f"127.0.0.1:{server.port}", "--alpn", ALPN,
-            "--server-pid", str(server.pid), "--json", "-q"] + args
+            "--server-pid", str(server.pid), "--json", "-q"] + (["--server-metrics", admin + "/metrics"] if admin else []) + args
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
     finally:
@@ -97,14 +99,33 @@ def run_loadgen(java, server, args, threads=False, admin=None):
         return {"run_failed": f"exit {r.returncode}: {r.stdout[-500:]}", "stderr": r.stderr[-2000:]}
     if summary.get("result") != "pass":
         return {"run_failed": f"result {summary.get('result')}", "summary": summary, "stderr": r.stderr[-2000:]}
-    if admin:
-        summary.update(server_decisions(buckets, decision_buckets(admin)))
     if by_thread is not None:
         # Kwik's per-connection threads often end between two reads of /proc: what they used is here.
         by_thread["unattributed (threads ended between reads)"] = max(0.0, summary.get("server_cpu_s", 0.0)
                                                                        - sum(by_thread.values()))
         summary["server_cpu_s_by_thread"] = by_thread
     return summary
+
+
+def warm_up(java, server, setup_args, opts, chunk=10000):
+    """Closed-loop chunks of sessions until the server's CPU per session settles: at least
+    --warmup-sessions, then until two chunks in a row differ by at most 10 %, at most
+    --warmup-max. stream-detour's JIT was still compiling after 30 000 sessions (its CPU per
+    session fell from 1 203 to 268 µs over the first 60 000)."""
+    warm = setup_args[:]
+    warm[1] = str(chunk)
+    done, last, steps = 0, None, []
+    while done < opts.warmup_max:
+        w = run_loadgen(java, server, warm)
+        done += chunk
+        cost = us_per_session(w)
+        steps.append("failed" if cost is None else f"{cost:.0f}")
+        settled = cost is not None and last is not None and abs(cost - last) <= 0.1 * last
+        last = cost
+        if done >= opts.warmup_sessions and settled:
+            break
+    print(f"warm-up {server.name}: {done} sessions, server CPU µs/session per {chunk}: {' '.join(steps)}"
+          + ("" if done < opts.warmup_max else " (not settled)"), file=sys.stderr)
 
 
 def admin_url(server, wait=10):
@@ -119,31 +140,6 @@ def admin_url(server, wait=10):
             return m.group(1) if m else None
         time.sleep(0.2)
     return None
-
-
-def decision_buckets(url):
-    """The server's own decision time histogram: {upper bound in seconds: cumulative count}."""
-    with urllib.request.urlopen(url + "/metrics", timeout=30) as r:
-        text = r.read().decode()
-    out = {}
-    for m in re.finditer(r'^stream_detour_decision_duration_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$', text, re.M):
-        out[float(m.group(1))] = float(m.group(2))
-    return out
-
-
-def server_decisions(before, after):
-    """Decisions made between two scrapes, the share within 1 ms, and the bucket bound that holds 99 % of them."""
-    if not before or not after:
-        return {}
-    delta = {le: after[le] - before.get(le, 0.0) for le in after}
-    total = delta.get(float("inf"), 0.0)
-    if not total:
-        return {}
-    p99 = next((le for le in sorted(delta) if delta[le] >= 0.99 * total), None)
-    return {"server_decisions_run": int(total), "server_decision_within_1ms_pct": 100 * delta.get(0.001, 0.0) / total,
-            "server_decision_p99_bucket_us": None if p99 in (None, float("inf")) else p99 * 1e6}
-
-
 
 
 def us_per_session(run):
@@ -253,7 +249,11 @@ def main():
     ap.add_argument("--bytes", default="0", help="bytes each way per session (default 0)")
     ap.add_argument("--rate", type=int, default=1000, help="decision: arrivals per second (default 1000)")
     ap.add_argument("--duration", type=float, default=10, help="decision: seconds per run (default 10)")
-    ap.add_argument("--warmup-sessions", type=int, default=30000, help="closed-loop sessions per server first (default 30000)")
+    ap.add_argument("--client-warmup", type=float, default=5, help="decision: seconds of the same load first, in the"
+                    " same client run and left out of its figures (a fresh client JVM is slow for seconds; default 5)")
+    ap.add_argument("--warmup-sessions", type=int, default=30000, help="closed-loop sessions per server first, at least"
+                    " (default 30000); then more until the server's CPU per session settles")
+    ap.add_argument("--warmup-max", type=int, default=150000, help="warm-up sessions per server at most (default 150000)")
     ap.add_argument("--variant", action="append", default=[], metavar="'NAME=BASE [-JVMOPT ...] [VAR=VALUE ...]'",
                     help="one more server: BASE with more JVM options and environment (A/B of a setting)")
     ap.add_argument("--before-jar", metavar="FILE", help="one more server, detour-before: detour-kwik from another"
@@ -303,11 +303,8 @@ def main():
     try:
         print(f"servers up in {workdir}: " + ", ".join(f"{r.name} udp {r.port} pid {r.pid}" for r in running),
               file=sys.stderr)
-        warm = args["setup"][:]
-        warm[1] = str(opts.warmup_sessions)
         for r in running:
-            w = run_loadgen(java, r, warm)
-            print(f"warm-up {r.name}: {w.get('setup_per_s', w.get('failed'))} setups/s", file=sys.stderr)
+            warm_up(java, r, args["setup"], opts)
         if lib:
             os.makedirs(opts.profile, exist_ok=True)
         for rnd in range(opts.rounds):
