@@ -16,7 +16,7 @@ the servers alternating within each round (the order rotates from round to round
             --client-warmup seconds of the same load in the same client run (left out of the figures),
             and for stream-detour its own decision times over the same window (/metrics)
 Every server is warmed up first (closed-loop chunks of 10 000 sessions, at least --warmup-sessions, until
-its CPU per session settles: the JIT needs them).
+its CPU per session stops falling: the JIT needs them).
 Prints medians of the rounds, the ratios between servers (median of the per-round ratios), the
 load average before and after; --json writes every run.
 
@@ -109,23 +109,24 @@ def run_loadgen(java, server, args, threads=False, admin=None):
 
 def warm_up(java, server, setup_args, opts, chunk=10000):
     """Closed-loop chunks of sessions until the server's CPU per session settles: at least
-    --warmup-sessions, then until two chunks in a row differ by at most 10 %, at most
-    --warmup-max. stream-detour's JIT was still compiling after 30 000 sessions (its CPU per
-    session fell from 1 203 to 268 µs over the first 60 000)."""
+    --warmup-sessions, then until two chunks in a row come within 10 % of the best so far (a
+    plateau, not one noisy pair), at most --warmup-max. stream-detour's JIT was still compiling
+    after 30 000 sessions (its CPU per session fell from 1 203 to 268 µs over the first 60 000)."""
     warm = setup_args[:]
     warm[1] = str(chunk)
-    done, last, steps = 0, None, []
+    done, best, flat, steps = 0, None, 0, []
     while done < opts.warmup_max:
         w = run_loadgen(java, server, warm)
         done += chunk
         cost = us_per_session(w)
         steps.append("failed" if cost is None else f"{cost:.0f}")
-        settled = cost is not None and last is not None and abs(cost - last) <= 0.1 * last
-        last = cost
-        if done >= opts.warmup_sessions and settled:
+        if cost is not None:
+            flat = flat + 1 if best is not None and cost >= 0.9 * best else 0
+            best = cost if best is None else min(best, cost)
+        if done >= opts.warmup_sessions and flat >= 2:
             break
     print(f"warm-up {server.name}: {done} sessions, server CPU µs/session per {chunk}: {' '.join(steps)}"
-          + ("" if done < opts.warmup_max else " (not settled)"), file=sys.stderr)
+          + ("" if flat >= 2 else " (not settled)"), file=sys.stderr)
 
 
 def admin_url(server, wait=10):
@@ -256,8 +257,8 @@ def main():
     ap.add_argument("--warmup-max", type=int, default=150000, help="warm-up sessions per server at most (default 150000)")
     ap.add_argument("--variant", action="append", default=[], metavar="'NAME=BASE [-JVMOPT ...] [VAR=VALUE ...]'",
                     help="one more server: BASE with more JVM options and environment (A/B of a setting)")
-    ap.add_argument("--before-jar", metavar="FILE", help="one more server, detour-before: detour-kwik from another"
-                    " jar (a build before a change), compared with detour-kwik in the same run")
+    ap.add_argument("--before-jar", metavar="FILE", help="more servers: detour-before (and detour-netty-before"
+                    " with detour-netty), stream-detour from another jar (a build before a change), in the same run")
     ap.add_argument("--ratio", action="append", default=[], metavar="A/B", help="one more ratio to print")
     ap.add_argument("--threads", action="store_true", help="split each server's CPU by thread kind (/proc/PID/task)")
     ap.add_argument("--profile", metavar="DIR", help="async-profiler (ctimer: CPU time of each thread, 1 ms) of every Java server over the"
@@ -272,10 +273,15 @@ def main():
     cat = catalogue()
     names = list(dict.fromkeys([n for n in opts.servers.split(",") if n] + S.add_variants(cat, opts.variant)))
     if opts.before_jar:
-        cat["detour-before"] = replace(cat["detour-kwik"], label=f"stream-detour (Kwik edge) from {opts.before_jar}",
-                                       command=S.java_server(["-jar", os.path.abspath(opts.before_jar)]))
-        names.insert(names.index("detour-kwik") + 1 if "detour-kwik" in names else 0, "detour-before")
-        RATIOS.insert(0, ("detour-kwik", "detour-before"))
+        # The same server from the other jar, beside each stream-detour edge in the run.
+        before = os.path.abspath(opts.before_jar)
+        for edge, name, argv in (("detour-netty", "detour-netty-before", [S.NATIVE, "-jar", before]),
+                                 ("detour-kwik", "detour-before", ["-jar", before])):
+            if edge in names or (edge == "detour-kwik" and "detour-netty" not in names):
+                cat[name] = replace(cat[edge], label=f"{cat[edge].label} from {opts.before_jar}",
+                                    command=S.java_server(argv))
+                names.insert(names.index(edge) + 1 if edge in names else 0, name)
+                RATIOS.insert(0, (edge, name))
     unknown = [n for n in names if n not in cat]
     if unknown:
         raise SystemExit(f"unknown servers {unknown}; known: {', '.join(cat)}")

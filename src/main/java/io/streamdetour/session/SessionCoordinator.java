@@ -137,10 +137,12 @@ public final class SessionCoordinator implements DecodedStreamHandler {
 
   @Override
   public void onStream(StreamHeader header, EdgeStream stream) {
-    switch (header) {
-      case NorthHeader north -> north(north, stream);
-      case SouthHeader south -> south(south, stream);
-    }
+    DirectReplies.run(() -> {
+      switch (header) {
+        case NorthHeader north -> north(north, stream);
+        case SouthHeader south -> south(south, stream);
+      }
+    });
   }
 
   private void north(NorthHeader header, EdgeStream stream) {
