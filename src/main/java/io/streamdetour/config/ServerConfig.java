@@ -49,6 +49,8 @@ public record ServerConfig(
    * @param serverId the node's id (1 to 255) in octet 1 of every connection id the Netty edge
    *     issues, for a balancer that routes by connection id (QUIC-LB); 0 for none
    * @param qlogDir where the Netty edge writes a qlog trace of each connection; empty for none
+   * @param udpBufferBytes the receive and send buffer asked for each UDP socket (the kernel caps
+   *     it at {@code net.core.rmem_max} / {@code wmem_max})
    */
   public record Quic(
       Edge edge,
@@ -63,6 +65,7 @@ public record ServerConfig(
       long connectionWindow,
       int serverId,
       String qlogDir,
+      int udpBufferBytes,
       List<Listener> listeners) {
 
     public Quic {
@@ -80,7 +83,7 @@ public record ServerConfig(
 
     private Quic with(Listener l) {
       return new Quic(l.edge(), l.host(), l.port(), l.alpn(), l.sockets(), idleTimeout, maxConnections,
-          maxStreamsPerConnection, streamWindow, connectionWindow, serverId, qlogDir, List.of());
+          maxStreamsPerConnection, streamWindow, connectionWindow, serverId, qlogDir, udpBufferBytes, List.of());
     }
   }
 
@@ -357,6 +360,7 @@ public record ServerConfig(
         r.longValue("connection-window", 64 * 1024, 1L << 32),
         r.intValue("server-id", 0, 255),
         r.string("qlog-dir"),
+        (int) r.byteSize("udp-buffer-bytes", 64 * 1024, 1 << 30),
         r.objectList("listeners", item -> listener(item, main.host())));
     List<Listener> all = new ArrayList<>(List.of(main));
     all.addAll(quic.listeners());

@@ -178,6 +178,20 @@ class ServerConfigTest {
   }
 
   @Test
+  void theUdpBuffersAreFourMebibytesByDefaultAndEveryListenerSharesThem() throws Exception {
+    JsonObject json = TestConfigs.defaultsJson(vertx);
+    assertThat(ServerConfig.from(json).quic().udpBufferBytes()).isEqualTo(4 << 20);
+    json.getJsonObject("quic").put("udp-buffer-bytes", 1 << 20).put("listeners", new JsonArray()
+        .add(new JsonObject().put("edge", "netty").put("port", 2890).put("alpn", "g3-detour")));
+    assertThat(ServerConfig.from(json).quic().all()).extracting(ServerConfig.Quic::udpBufferBytes)
+        .containsExactly(1 << 20, 1 << 20);
+    json.getJsonObject("quic").put("udp-buffer-bytes", 1000);
+    assertThatThrownBy(() -> ServerConfig.from(json))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement()
+            .asString().startsWith("quic.udp-buffer-bytes:"));
+  }
+
+  @Test
   void theEnvironmentPutsTheOneListenerOnNetty() throws Exception {
     JsonObject merged = ConfigLoader.applyOverrides(TestConfigs.defaultsJson(vertx), new Properties(), Map.of(
         "STREAM_DETOUR_QUIC__EDGE", "netty", "STREAM_DETOUR_QUIC__ALPN", "g3-detour", "STREAM_DETOUR_QUIC__SOCKETS", "2"));

@@ -3,6 +3,7 @@ package io.streamdetour.edge.kwik;
 import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.EdgeStream;
+import io.streamdetour.edge.UdpBuffers;
 import io.streamdetour.tls.TlsIdentity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,6 +67,10 @@ public final class KwikListener {
   public void start(Consumer<EdgeStream> service) throws Exception {
     this.service = service;
     socket = new ResilientDatagramSocket(new InetSocketAddress(settings.host(), settings.port()), sendErrors);
+    socket.setReceiveBufferSize(settings.udpBufferBytes());
+    socket.setSendBufferSize(settings.udpBufferBytes());
+    UdpBuffers.check(socket.getLocalSocketAddress(), settings.udpBufferBytes(), socket.getReceiveBufferSize(),
+        socket.getSendBufferSize());
     ServerConnectionConfig config = ServerConnectionConfig.builder()
         .maxIdleTimeout((int) settings.idleTimeout().toMillis())
         .maxOpenPeerInitiatedBidirectionalStreams(settings.maxStreamsPerConnection())

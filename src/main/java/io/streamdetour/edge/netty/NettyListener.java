@@ -30,6 +30,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.EdgeStream;
+import io.streamdetour.edge.UdpBuffers;
 import io.streamdetour.tls.TlsIdentity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -116,7 +117,9 @@ public final class NettyListener {
     group = new MultiThreadIoEventLoopGroup(settings.sockets(), new DefaultThreadFactory("netty-quic", true),
         EpollIoHandler.newFactory());
     try {
-      Bootstrap bootstrap = new Bootstrap().group(group).channel(EpollDatagramChannel.class).handler(dispatcher);
+      Bootstrap bootstrap = new Bootstrap().group(group).channel(EpollDatagramChannel.class).handler(dispatcher)
+          .option(ChannelOption.SO_RCVBUF, settings.udpBufferBytes())
+          .option(ChannelOption.SO_SNDBUF, settings.udpBufferBytes());
       if (settings.sockets() > 1) {
         bootstrap.option(EpollChannelOption.SO_REUSEPORT, true);
       }
@@ -128,6 +131,8 @@ public final class NettyListener {
         sockets.add(bootstrap.bind(settings.host(), bound.getPort()).sync().channel());
       }
       localAddress = bound;
+      UdpBuffers.check(bound, settings.udpBufferBytes(), first.config().getOption(ChannelOption.SO_RCVBUF),
+          first.config().getOption(ChannelOption.SO_SNDBUF));
     } catch (Exception | Error e) {
       sockets.forEach(Channel::close);
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
