@@ -86,24 +86,32 @@ public final class StreamRelay {
       if (!progress.received(direction, n)) {
         writable = false;
       }
-      if (writable && stream.inputComplete()) {
-        // The client's FIN came with these bytes: ours goes with them (EdgeStream.writeAndFinish),
+      if (writable) {
+        // When the client's FIN came with these bytes, ours goes with them (EdgeStream.writeAndFinish),
         // and the next read returns the end at once.
-        writable = forwardLast(stream, chain, direction, buffer, n);
-        finSent = true;
-      } else if (writable) {
-        writable = forward(stream, chain, direction, buffer, n);
+        finSent = stream.inputComplete();
+        writable = forward(stream, chain, direction, buffer, n, finSent);
       }
     }
   }
 
-  private static boolean forward(EdgeStream stream, InspectorChain chain, Direction direction, byte[] buffer, int n) {
+  /**
+   * These bytes through the inspectors to the client; when {@code last}, what the inspectors still
+   * hold and the FIN go with them.
+   */
+  private static boolean forward(EdgeStream stream, InspectorChain chain, Direction direction, byte[] buffer, int n,
+      boolean last) {
     try {
       if (chain.isEmpty()) {
-        stream.write(buffer, 0, n);
+        write(stream, buffer, n, last);
       } else {
         // The inspectors get a copy: the buffer is reused for the next read.
-        write(stream, chain.inspect(direction, Buffer.buffer(n).appendBytes(buffer, 0, n)));
+        Buffer out = chain.inspect(direction, Buffer.buffer(n).appendBytes(buffer, 0, n));
+        if (last) {
+          out = Buffer.buffer().appendBuffer(out).appendBuffer(chain.finish(direction));
+        }
+        byte[] bytes = out.getBytes();
+        write(stream, bytes, bytes.length, last);
       }
       return true;
     } catch (IOException peerStoppedReading) {
@@ -111,21 +119,11 @@ public final class StreamRelay {
     }
   }
 
-  /** The last bytes of this direction, what the inspectors still hold, and the FIN, together. */
-  private static boolean forwardLast(EdgeStream stream, InspectorChain chain, Direction direction, byte[] buffer, int n) {
-    try {
-      if (chain.isEmpty()) {
-        stream.writeAndFinish(buffer, 0, n);
-      } else {
-        Buffer last = Buffer.buffer()
-            .appendBuffer(chain.inspect(direction, Buffer.buffer(n).appendBytes(buffer, 0, n)))
-            .appendBuffer(chain.finish(direction));
-        byte[] bytes = last.getBytes();
-        stream.writeAndFinish(bytes, 0, bytes.length);
-      }
-      return true;
-    } catch (IOException peerStoppedReading) {
-      return false;
+  private static void write(EdgeStream stream, byte[] bytes, int n, boolean last) throws IOException {
+    if (last) {
+      stream.writeAndFinish(bytes, 0, n);
+    } else if (n > 0) {
+      stream.write(bytes, 0, n);
     }
   }
 
@@ -134,17 +132,11 @@ public final class StreamRelay {
       return true;
     }
     try {
-      write(stream, chain.finish(direction));
+      byte[] bytes = chain.finish(direction).getBytes();
+      write(stream, bytes, bytes.length, false);
       return true;
     } catch (IOException peerStoppedReading) {
       return false;
-    }
-  }
-
-  private static void write(EdgeStream stream, Buffer data) throws IOException {
-    if (data.length() > 0) {
-      byte[] bytes = data.getBytes();
-      stream.write(bytes, 0, bytes.length);
     }
   }
 }
