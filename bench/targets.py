@@ -85,7 +85,7 @@ def scenario_args(opts):
 
 def run_loadgen(java, server, args, threads=False, admin=None):
     """One load generator run against one server: its summary (JSON), the server's CPU by thread, and
-    for stream-detour its own decision times (Prometheus histogram, scraped before and after)."""
+    for stream-detour its own decision times (the load generator reads its /metrics histogram)."""
     sampler = S.ThreadCpu(server.pid) if threads else None
     argv = [java, "-jar", LOADGEN, "--server", f"127.0.0.1:{server.port}", "--alpn", ALPN,
             "--server-pid", str(server.pid), "--json", "-q"] + (["--server-metrics", admin + "/metrics"] if admin else []) + args
