@@ -14,6 +14,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -30,6 +31,8 @@ class DirectRepliesTest {
   private static final String ECHO = "test.direct-replies.echo";
   private static final String SILENT = "test.direct-replies.silent";
   private static Vertx vertx;
+  /** Holds the worker's reply until the asker has attached its listener (else the listener runs on the asker). */
+  private static volatile CountDownLatch listening;
 
   @BeforeAll
   static void deployAWorker() throws Exception {
@@ -38,7 +41,16 @@ class DirectRepliesTest {
       @Override
       public Future<?> start() {
         vertx.eventBus().<String>localConsumer(SILENT, message -> {});
-        return vertx.eventBus().<String>localConsumer(ECHO, message -> message.reply(message.body())).completion();
+        return vertx.eventBus().<String>localConsumer(ECHO, message -> {
+          try {
+            if (!listening.await(10, TimeUnit.SECONDS)) {
+              throw new IllegalStateException("the asker never attached its listener");
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          message.reply(message.body());
+        }).completion();
       }
     }, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)).await(10, TimeUnit.SECONDS);
   }
@@ -52,10 +64,12 @@ class DirectRepliesTest {
   private static String replyThread(boolean direct) throws Exception {
     AtomicReference<String> completedOn = new AtomicReference<>();
     CompletableFuture<String> body = new CompletableFuture<>();
+    listening = new CountDownLatch(1);
     Runnable ask = () -> {
       try {
         Future<Message<String>> reply = vertx.eventBus().request(ECHO, "x", new DeliveryOptions().setLocalOnly(true));
         reply.onComplete(r -> completedOn.set(Thread.currentThread().getName()));
+        listening.countDown();
         body.complete(reply.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body());
       } catch (Exception e) {
         body.completeExceptionally(e);
