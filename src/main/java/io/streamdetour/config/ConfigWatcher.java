@@ -104,8 +104,9 @@ public final class ConfigWatcher implements AutoCloseable {
     for (String key : restartOnlyChanges(current.config(), next)) {
       LOG.warn("config: {} changed; it takes effect at the next restart", key);
     }
-    status.set(new Status(current.version() + 1, next, null));
+    // Said before the status shows it, as every other outcome is: who sees the version sees the line.
     LOG.info("config version {} applied: new sessions use it, running sessions keep theirs", current.version() + 1);
+    status.set(new Status(current.version() + 1, next, null));
   }
 
   /** Keys read only at start-up: the listeners, TLS identity sources, header limits, pairing, instances, files, plugins. */
