@@ -23,7 +23,8 @@
 #                      does); established flows keep their node (conntrack), new ones avoid it
 #   drain N            remove N, then stop it gracefully
 #   check              one health-check round: every node whose GET /health/ready answers 200
-#                      is in the map, every other node is out
+#                      is in the map, every other node is out; the flows of a node that does
+#                      not answer at all are dropped (a dead node's; a draining one keeps them)
 #   health-check [S]   a check round every S seconds (default 1) until stopped; a node goes out
 #                      after 2 failed rounds and back in after 2 good ones
 #   routing MODE       4tuple (default): every new flow by jhash of its 4-tuple; cid: short-header
@@ -419,12 +420,27 @@ cmd_drain() {
   cmd_stop_nodes "$1"
 }
 
+# The router's flows to node $1 go: a node whose admin port does not answer at all is gone,
+# and a new flow that happens to reuse one of their 4-tuples must not be sent to it (what
+# IPVS's expire_nodest_conn does). A node that answers "not ready" (draining) keeps its flows.
+forget_flows_of_dead() {
+  local n=$1 rc=0
+  http "$n" /health/ready >/dev/null 2>&1 || rc=$?
+  [ "$rc" -eq 2 ] || return 0
+  command -v conntrack >/dev/null || { say "node$n: conntrack missing, its flows stay until they expire"; return 0; }
+  ip netns exec "$ROUTER" conntrack -D -p udp --reply-src "$(node_addr "$n")" >/dev/null 2>&1 || true
+  say "node$n does not answer: its flows forgotten"
+}
+
 cmd_check() {
   local n good=""
   for n in $(all_nodes); do ready "$n" && good+="$n "; done
   if [ "$good" != "$(active_nodes | tr '\n' ' ')" ]; then
     apply_map "$good"
     say "check: in the map now: ${good:-none}"
+    for n in $(all_nodes); do
+      echo " $good" | grep -q " $n " || forget_flows_of_dead "$n"
+    done
   fi
 }
 
@@ -438,7 +454,7 @@ cmd_health_check() {
       if ready "$n"; then passes[$n]=$(( ${passes[$n]:-0} + 1 )); fails[$n]=0
       else fails[$n]=$(( ${fails[$n]:-0} + 1 )); passes[$n]=0; fi
       ok=$(active_nodes | grep -cx "$n" || true)
-      if [ "$ok" -eq 1 ] && [ "${fails[$n]}" -ge 2 ]; then cmd_remove "$n"
+      if [ "$ok" -eq 1 ] && [ "${fails[$n]}" -ge 2 ]; then cmd_remove "$n"; forget_flows_of_dead "$n"
       elif [ "$ok" -eq 0 ] && [ "${passes[$n]}" -ge 2 ]; then cmd_add "$n"; fi
     done
     sleep "$interval"
