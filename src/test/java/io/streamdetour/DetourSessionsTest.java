@@ -46,7 +46,7 @@ class DetourSessionsTest {
     server = RunningServer.start(new JsonObject()
         .put("quic", new JsonObject().put("alpn", new JsonArray().add(DetourClient.DEFAULT_ALPN)))
         .put("header", new JsonObject().put("timeout", "1s"))
-        .put("pairing", new JsonObject().put("timeout", "1s"))
+        .put("pairing", new JsonObject().put("timeout", "3s"))
         .put("policy", new JsonObject().put("rules", new JsonArray()
             .add(rule("bypass-mail", "bypass", new JsonObject().put("protocol", new JsonArray().add("smtp"))))
             .add(rule("block-evil", "block", new JsonObject().put("host", new JsonArray().add("evil.test"))))
@@ -228,7 +228,7 @@ class DetourSessionsTest {
         ByteBuffer.wrap(wrong).putShort(wrong.length - 2, (short) (session.matchId() ^ 0x5555));
         session.south().write(wrong);
         assertThat(session.south().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
-        // Its north then gets no south within pairing.timeout (1 s) and is cut as well.
+        // Its north then gets no south within pairing.timeout (3 s) and is cut as well.
         assertThat(session.north().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
       }
     }

@@ -152,7 +152,8 @@ class QuinnInteropTest {
   @Test
   void theServerStillServesAfterAllThat() {
     assertThat(run("--sessions", "16", "--bytes", "16K").getLong("ok")).isEqualTo(16);
-    assertThat(server.server.activeSessions()).isZero();
+    // The client may see its last FIN and exit before the server has let its session go.
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.server.activeSessions() == 0);
   }
 
 }

@@ -204,10 +204,11 @@ class ServerLifecycleTest {
         failing.unregister().await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
         // A policy that answers too late.
         server.vertx.eventBus().consumer(Addresses.DECIDE, m ->
-            server.vertx.setTimer(1000, id -> m.reply(new Decision(Action.CONTINUE, "late"))));
+            server.vertx.setTimer(10_000, id -> m.reply(new Decision(Action.CONTINUE, "late"))));
         long start = System.nanoTime();
         assertThat(client.runSession(SessionSpec.continueWith(0).withExpectedAction(Action.BLOCK)).ok()).isTrue();
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(150), Duration.ofMillis(950));
+        // Decided by the fallback at 200 ms, not by the answer at 10 s (slack for a loaded machine).
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(150), Duration.ofSeconds(5));
         assertThat(fallbacks(server, "timeout")).isEqualTo(1);
         assertThat(fallbacks(server, "error")).isEqualTo(2);
       }
@@ -234,14 +235,16 @@ class ServerLifecycleTest {
 
   /** The client resets its north while the policy thinks; the decision then comes. */
   private static SessionEnded northGoneBeforeTheReply(Action decided) throws Exception {
-    try (RunningServer server = RunningServer.start(acceptingTestAlpn())) {
+    // The reset must reach the server before the decision does, even on a loaded machine.
+    try (RunningServer server = RunningServer.start(acceptingTestAlpn()
+        .put("decision", new JsonObject().put("timeout", "10s")))) {
       List<SessionEnded> ended = new CopyOnWriteArrayList<>();
       server.vertx.eventBus().<SessionEnded>consumer(Addresses.SESSION_ENDED, m -> ended.add(m.body()));
       undeployPolicy(server);
       var asked = new java.util.concurrent.CountDownLatch(1);
       server.vertx.eventBus().consumer(Addresses.DECIDE, m -> {
         asked.countDown();
-        server.vertx.setTimer(500, id -> m.reply(new Decision(decided, "slow")));
+        server.vertx.setTimer(3000, id -> m.reply(new Decision(decided, "slow")));
       });
       try (DetourClient client = client(server); RawSession session = client.openRaw()) {
         session.writeNorthHeader(SessionSpec.continueWith(0));

@@ -48,7 +48,9 @@ public final class TestCluster implements AutoCloseable {
       members.add("127.0.0.1:" + port);
     }
     return new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", port)
-        .put("members", members).put("join-timeout", "30s");
+        .put("members", members).put("join-timeout", "30s")
+        // Admin views ask every node; on a loaded machine a node may take more than the default 2 s.
+        .put("request-timeout", "10s");
   }
 
   public static int freeTcpPort() throws IOException {

@@ -48,8 +48,8 @@ class ClusterPairingTest {
   @BeforeAll
   static void start() throws Exception {
     cluster = new TestCluster();
-    b = cluster.add(TestCluster.pairingNode(true, "1s"));
-    a = cluster.add(TestCluster.pairingNode(false, "1s"));
+    b = cluster.add(TestCluster.pairingNode(true, "3s"));
+    a = cluster.add(TestCluster.pairingNode(false, "3s"));
     endedOnA = a.recordEndedSessions();
     endedOnB = b.recordEndedSessions();
     // A is ready once B's instance is in its directory.
@@ -131,7 +131,7 @@ class ClusterPairingTest {
       assertThat(session.readReply(WAIT).action()).isEqualTo(Action.CONTINUE);
       await().atMost(WAIT).until(() -> metrics(b).value("stream_detour_pairing_waiting") == 1
           || endedOnA.containsKey(task.toString()));
-      // B's timer (pairing.timeout 1 s) answers TIMED_OUT; A cuts the north.
+      // B's timer (pairing.timeout 3 s) answers TIMED_OUT; A cuts the north.
       assertThat(session.north().awaitOutcome(WAIT).kind()).isEqualTo(StreamOutcome.Kind.RESET);
       await().atMost(WAIT).until(() -> endedOnA.containsKey(task.toString()));
       assertThat(endedOnA.get(task.toString()).end()).isEqualTo("south_missing");

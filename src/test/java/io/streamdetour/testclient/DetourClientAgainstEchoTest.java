@@ -152,7 +152,7 @@ class DetourClientAgainstEchoTest {
                 .isEqualTo(ErrorKind.DATA_MISMATCH);
         assertThat(runOneAgainst(List.of("--match-id-offset", "1"), SessionSpec.continueWith(0)).errorKind())
                 .isEqualTo(ErrorKind.INVALID_MATCH_ID);
-        assertThat(runOneAgainst(List.of("--reply-delay", "3"), SessionSpec.continueWith(0)).errorKind())
+        assertThat(runOneAgainst(List.of("--reply-delay", "15"), SessionSpec.continueWith(0)).errorKind())
                 .isEqualTo(ErrorKind.REPLY_TIMEOUT);
         assertThat(runOneAgainst(List.of("--action", "2"), SessionSpec.continueWith(0)).errorKind())
                 .isEqualTo(ErrorKind.UNEXPECTED_ACTION);
@@ -166,7 +166,8 @@ class DetourClientAgainstEchoTest {
         List<String> options = new ArrayList<>(serverOptions);
         options.addAll(List.of("--alpn", DetourClient.DEFAULT_ALPN));
         try (EchoServerProcess faulty = EchoServerProcess.start(options);
-             DetourClient client = client(faulty).requestTimeout(Duration.ofSeconds(1)).build()) {
+             // Long enough for every reply a loaded machine sends, short of the delayed one.
+             DetourClient client = client(faulty).requestTimeout(Duration.ofSeconds(5)).build()) {
             return client.runSession(spec);
         }
     }

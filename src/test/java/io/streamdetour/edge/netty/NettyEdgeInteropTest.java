@@ -201,7 +201,8 @@ class NettyEdgeInteropTest {
     assertThat(g3.getLong("ok")).isEqualTo(40);
     assertThat(netty.getLong("ok")).isEqualTo(40);
     // Both clients number their sessions from match id 0: the connection ids keep them apart.
-    assertThat(server.server.activeSessions()).isZero();
+    // A client may see its last FIN and exit before the server has let its session go.
+    await().atMost(WAIT).until(() -> server.server.activeSessions() == 0);
   }
 
   @Test
