@@ -196,9 +196,9 @@ final class ServerProbe {
   }
 
   /**
-   * The server's decisions between two samples, from its histogram: how many, the share within
-   * 1 ms (null without a 1 ms bucket), and the smallest bucket bound in seconds that holds 99 %
-   * of them (infinite when only the overflow bucket does).
+   * The server's decisions between two samples, from its histogram: the share within 1 ms (null
+   * without a 1 ms bucket), and the smallest bucket bound in seconds that holds 99 % of them
+   * (infinite when only the overflow bucket does); null when none was made.
    */
   static DecisionShares decisionShares(Sample before, Sample after) {
     TreeMap<Double, Double> delta = new TreeMap<>();
@@ -215,10 +215,10 @@ final class ServerProbe {
     Double withinMillisecond = delta.get(0.001);
     double p99 = delta.entrySet().stream().filter(e -> e.getValue() >= 0.99 * total).findFirst()
         .map(Map.Entry::getKey).orElse(Double.POSITIVE_INFINITY);
-    return new DecisionShares(total.longValue(), withinMillisecond == null ? null : withinMillisecond / total, p99);
+    return new DecisionShares(withinMillisecond == null ? null : withinMillisecond / total, p99);
   }
 
-  record DecisionShares(long decisions, Double withinMillisecond, double p99BoundSeconds) {}
+  record DecisionShares(Double withinMillisecond, double p99BoundSeconds) {}
 
   private static double clockTicks() {
     try {
