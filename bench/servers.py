@@ -128,9 +128,11 @@ class Running:
         argv = server.command(ctx, self.port)
         if server.java:
             argv = argv[:1] + server.jvm_opts + argv[1:]
+        # The server's own environment last: a variant may set any of these (an admin port to read).
         env = dict(os.environ, STREAM_DETOUR_QUIC__PORT=str(self.port), STREAM_DETOUR_QUIC__HOST="127.0.0.1",
                    STREAM_DETOUR_ADMIN__HOST="127.0.0.1", STREAM_DETOUR_ADMIN__PORT="0",
-                   STREAM_DETOUR_TLS__GENERATED_DIR=os.path.join(ctx["workdir"], name, "run"), **server.env)
+                   STREAM_DETOUR_TLS__GENERATED_DIR=os.path.join(ctx["workdir"], name, "run"))
+        env.update(server.env)
         self.workdir = os.path.join(ctx["workdir"], name)
         os.makedirs(self.workdir, exist_ok=True)
         self.argv = argv
