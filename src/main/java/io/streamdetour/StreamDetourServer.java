@@ -127,7 +127,8 @@ public final class StreamDetourServer {
     }
     metrics.gauges(coordinator::activeSessions, this::connectionCount, () -> configStatus().version(),
         () -> configStatus().lastError() == null ? 1 : 0, capture::totalBytes, capture::errors,
-        () -> edges.stream().mapToLong(DetourEdge::udpSendErrors).sum());
+        () -> edges.stream().mapToLong(DetourEdge::udpSendErrors).sum(),
+        () -> edges.stream().mapToLong(DetourEdge::handshakesDropped).sum());
     this.pairingInstance = config.pairing().local()
         ? new PairingVerticle(config.pairing().timeout(), cluster.membership(), cluster.pairingDirectory()) : null;
     metrics.clusterGauges(() -> cluster.membership().joined() ? cluster.membership().nodes().size() : 0,

@@ -51,6 +51,8 @@ public record ServerConfig(
    * @param qlogDir where the Netty edge writes a qlog trace of each connection; empty for none
    * @param udpBufferBytes the receive and send buffer asked for each UDP socket (the kernel caps
    *     it at {@code net.core.rmem_max} / {@code wmem_max})
+   * @param maxHandshakeRate datagrams that would start a connection each listener takes in per
+   *     second (a burst of as many); the rest are dropped before the QUIC library keeps anything
    */
   public record Quic(
       Edge edge,
@@ -66,6 +68,7 @@ public record ServerConfig(
       int serverId,
       String qlogDir,
       int udpBufferBytes,
+      int maxHandshakeRate,
       List<Listener> listeners) {
 
     public Quic {
@@ -83,7 +86,8 @@ public record ServerConfig(
 
     private Quic with(Listener l) {
       return new Quic(l.edge(), l.host(), l.port(), l.alpn(), l.sockets(), idleTimeout, maxConnections,
-          maxStreamsPerConnection, streamWindow, connectionWindow, serverId, qlogDir, udpBufferBytes, List.of());
+          maxStreamsPerConnection, streamWindow, connectionWindow, serverId, qlogDir, udpBufferBytes, maxHandshakeRate,
+          List.of());
     }
   }
 
@@ -361,6 +365,7 @@ public record ServerConfig(
         r.intValue("server-id", 0, 255),
         r.string("qlog-dir"),
         (int) r.byteSize("udp-buffer-bytes", 64 * 1024, 1 << 30),
+        r.intValue("max-handshake-rate", 1, 1_000_000),
         r.objectList("listeners", item -> listener(item, main.host())));
     List<Listener> all = new ArrayList<>(List.of(main));
     all.addAll(quic.listeners());

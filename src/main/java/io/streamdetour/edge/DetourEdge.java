@@ -35,6 +35,12 @@ public interface DetourEdge {
   }
 
   /**
+   * Datagrams that would have started a connection, dropped before the QUIC library saw them
+   * because they came faster than {@code quic.max-handshake-rate} ({@link HandshakeBudget}).
+   */
+  long handshakesDropped();
+
+  /**
    * True while bytes written to streams have not reached the clients (unsent or unacknowledged):
    * closing the connections now would drop them. An edge that cannot tell says false.
    */

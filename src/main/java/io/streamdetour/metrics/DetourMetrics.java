@@ -111,7 +111,7 @@ public final class DetourMetrics {
   /** Gauges read on scrape: whatever they read must be cheap and thread-safe. */
   public void gauges(Supplier<Number> activeSessions, Supplier<Number> connections, Supplier<Number> configVersion,
       Supplier<Number> configValid, Supplier<Number> captureBytes, Supplier<Number> captureErrors,
-      Supplier<Number> udpSendErrors) {
+      Supplier<Number> udpSendErrors, Supplier<Number> handshakesDropped) {
     gauge("stream.detour.sessions.active", "Continued sessions relaying now", activeSessions);
     gauge("stream.detour.connections", "QUIC connections open", connections);
     gauge("stream.detour.config.version", "Version of the configuration in force (1 at start)", configVersion);
@@ -126,6 +126,9 @@ public final class DetourMetrics {
         .register(registry);
     FunctionCounter.builder("stream.detour.udp.send.errors", registry, r -> udpSendErrors.get().doubleValue())
         .description("UDP sends that failed (Kwik edge), each taken as a lost datagram that QUIC sends again")
+        .register(registry);
+    FunctionCounter.builder("stream.detour.quic.handshakes.dropped", registry, r -> handshakesDropped.get().doubleValue())
+        .description("Datagrams that would start a QUIC connection, dropped over quic.max-handshake-rate")
         .register(registry);
   }
 

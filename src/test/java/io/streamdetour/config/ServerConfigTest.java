@@ -192,6 +192,20 @@ class ServerConfigTest {
   }
 
   @Test
+  void everyListenerTakesTwoThousandHandshakesASecondByDefault() throws Exception {
+    JsonObject json = TestConfigs.defaultsJson(vertx);
+    json.getJsonObject("quic").put("listeners", new JsonArray()
+        .add(new JsonObject().put("edge", "netty").put("port", 2890).put("alpn", "g3-detour")));
+    assertThat(ServerConfig.from(json).quic().all()).extracting(ServerConfig.Quic::maxHandshakeRate)
+        .containsExactly(2000, 2000);
+    // No budget at all is not a choice: a flood of fake Initials would run the server out of memory.
+    json.getJsonObject("quic").put("max-handshake-rate", 0);
+    assertThatThrownBy(() -> ServerConfig.from(json))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement()
+            .asString().startsWith("quic.max-handshake-rate:"));
+  }
+
+  @Test
   void theEnvironmentPutsTheOneListenerOnNetty() throws Exception {
     JsonObject merged = ConfigLoader.applyOverrides(TestConfigs.defaultsJson(vertx), new Properties(), Map.of(
         "STREAM_DETOUR_QUIC__EDGE", "netty", "STREAM_DETOUR_QUIC__ALPN", "g3-detour", "STREAM_DETOUR_QUIC__SOCKETS", "2"));

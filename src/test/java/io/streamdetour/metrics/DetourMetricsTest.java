@@ -16,7 +16,7 @@ class DetourMetricsTest {
   void theCaptureErrorCounterKeepsCountingAfterGarbageCollection() throws Exception {
     PrometheusMeterRegistry registry = DetourMetrics.newRegistry();
     AtomicLong errors = new AtomicLong();
-    new DetourMetrics(registry).gauges(() -> 0, () -> 0, () -> 1, () -> 1, () -> 0, errors::get, () -> 0);
+    new DetourMetrics(registry).gauges(() -> 0, () -> 0, () -> 1, () -> 1, () -> 0, errors::get, () -> 0, () -> 0);
     errors.set(1);
     assertThat(registry.get("stream.detour.capture.errors").functionCounter().count()).isEqualTo(1);
 

@@ -54,6 +54,11 @@ public final class KwikEdge implements DetourEdge {
   }
 
   @Override
+  public long handshakesDropped() {
+    return listener.handshakesDropped();
+  }
+
+  @Override
   public void replaceIdentity(TlsIdentity next) throws Exception {
     listener.replaceIdentity(next);
   }

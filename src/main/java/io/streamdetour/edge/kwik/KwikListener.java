@@ -3,6 +3,7 @@ package io.streamdetour.edge.kwik;
 import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.EdgeStream;
+import io.streamdetour.edge.HandshakeBudget;
 import io.streamdetour.edge.UdpBuffers;
 import io.streamdetour.tls.TlsIdentity;
 import org.slf4j.Logger;
@@ -49,6 +50,7 @@ public final class KwikListener {
   private volatile ServerConnectorImpl connector;
   private volatile AlpnOptionalServerConnector.EngineFactory engineFactory;
   private volatile ResilientDatagramSocket socket;
+  private final HandshakeBudget handshakes;
   private Consumer<EdgeStream> service;
 
   /**
@@ -58,6 +60,7 @@ public final class KwikListener {
     this.settings = settings;
     this.identity = identity;
     this.nodeId = nodeId;
+    this.handshakes = new HandshakeBudget(settings);
   }
 
   /**
@@ -71,6 +74,7 @@ public final class KwikListener {
     socket.setSendBufferSize(settings.udpBufferBytes());
     UdpBuffers.check(socket.getLocalSocketAddress(), settings.udpBufferBytes(), socket.getReceiveBufferSize(),
         socket.getSendBufferSize());
+    socket.admitHandshakesWithin(handshakes);
     ServerConnectionConfig config = ServerConnectionConfig.builder()
         .maxIdleTimeout((int) settings.idleTimeout().toMillis())
         .maxOpenPeerInitiatedBidirectionalStreams(settings.maxStreamsPerConnection())
@@ -119,6 +123,11 @@ public final class KwikListener {
   /** UDP sends that failed since the listener was made, each dropped as a lost datagram. */
   public long sendErrors() {
     return sendErrors.get();
+  }
+
+  /** Datagrams that would have started a connection, dropped over {@code quic.max-handshake-rate}. */
+  public long handshakesDropped() {
+    return handshakes.dropped();
   }
 
   /** True while a stream has bytes not yet sent or a connection bytes not yet acknowledged. */

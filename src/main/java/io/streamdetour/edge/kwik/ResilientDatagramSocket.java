@@ -1,5 +1,6 @@
 package io.streamdetour.edge.kwik;
 
+import io.streamdetour.edge.HandshakeBudget;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +24,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * hangs until its idle timeout. Here it is a lost datagram instead, as on the wire: QUIC's loss
  * recovery sends its frames again. Logged once per {@link #SEND_ERROR_LOG_INTERVAL_NANOS} with
  * the count since, so a flood of them cannot flood the log.
+ *
+ * <p>Datagrams that would start a connection beyond the listener's {@link HandshakeBudget} are
+ * dropped here, before Kwik keeps anything of them.
  */
 final class ResilientDatagramSocket extends DatagramSocket {
 
@@ -33,6 +37,7 @@ final class ResilientDatagramSocket extends DatagramSocket {
   private final AtomicLong sendErrors;
   private final AtomicLong sendErrorsLogged;  // the count at the last line
   private final AtomicLong nextSendErrorLog = new AtomicLong(System.nanoTime());
+  private volatile HandshakeBudget handshakes;
 
   /** @param sendErrors counts the sends that failed while the socket was open */
   ResilientDatagramSocket(SocketAddress bindAddress, AtomicLong sendErrors) throws SocketException {
@@ -41,15 +46,24 @@ final class ResilientDatagramSocket extends DatagramSocket {
     this.sendErrorsLogged = new AtomicLong(sendErrors.get());
   }
 
+  /** From now on, datagrams that would start a connection go on only within {@code budget}. */
+  void admitHandshakesWithin(HandshakeBudget budget) {
+    this.handshakes = budget;
+  }
+
   @Override
   public void receive(DatagramPacket packet) throws IOException {
+    int capacity = packet.getLength();
     while (true) {
       if (isClosed()) {
         awaitShutdown();
       }
       try {
         super.receive(packet);
-        return;
+        if (admitted(packet)) {
+          return;
+        }
+        packet.setLength(capacity);
       } catch (SocketTimeoutException timeout) {
         throw timeout;
       } catch (IOException e) {
@@ -80,6 +94,18 @@ final class ResilientDatagramSocket extends DatagramSocket {
             e.toString());
       }
     }
+  }
+
+  private boolean admitted(DatagramPacket packet) {
+    HandshakeBudget budget = handshakes;
+    if (budget == null || packet.getLength() == 0) {
+      return true;
+    }
+    byte[] data = packet.getData();
+    int at = packet.getOffset();
+    int version = packet.getLength() < 5 ? 0
+        : (data[at + 1] & 0xff) << 24 | (data[at + 2] & 0xff) << 16 | (data[at + 3] & 0xff) << 8 | data[at + 4] & 0xff;
+    return budget.admit(data[at] & 0xff, version);
   }
 
   private static void awaitShutdown() throws InterruptedIOException {

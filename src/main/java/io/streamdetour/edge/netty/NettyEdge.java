@@ -51,6 +51,11 @@ public final class NettyEdge implements DetourEdge {
   }
 
   @Override
+  public long handshakesDropped() {
+    return listener.handshakesDropped();
+  }
+
+  @Override
   public void replaceIdentity(TlsIdentity next) throws Exception {
     listener.replaceIdentity(next);
   }

@@ -30,6 +30,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.streamdetour.codec.DetourErrorCodes;
 import io.streamdetour.config.ServerConfig;
 import io.streamdetour.edge.EdgeStream;
+import io.streamdetour.edge.HandshakeBudget;
 import io.streamdetour.edge.UdpBuffers;
 import io.streamdetour.tls.TlsIdentity;
 import org.slf4j.Logger;
@@ -75,6 +76,7 @@ public final class NettyListener {
   private final List<Channel> sockets = new ArrayList<>();
   private volatile boolean accepting = true;
   private volatile InetSocketAddress localAddress;
+  private final HandshakeBudget handshakes;
   private SwappableKeyManager keyManager;
   private EventLoopGroup group;
   private Consumer<EdgeStream> service;
@@ -87,6 +89,7 @@ public final class NettyListener {
     this.settings = settings;
     this.identity = identity;
     this.connectionIdPrefix = connectionIdPrefix;
+    this.handshakes = new HandshakeBudget(settings);
   }
 
   /**
@@ -108,10 +111,11 @@ public final class NettyListener {
         .applicationProtocols(settings.alpn().toArray(String[]::new))
         .earlyData(false)
         .build();
+    HandshakeGate gate = new HandshakeGate(handshakes);
     QuicCodecDispatcher dispatcher = new RoutableConnectionIds.Dispatcher(settings.serverId()) {
       @Override
       protected void initChannel(Channel channel, int localConnectionIdLength, QuicConnectionIdGenerator ids) {
-        channel.pipeline().addLast(codec(ssl, localConnectionIdLength, ids));
+        channel.pipeline().addLast(gate, codec(ssl, localConnectionIdLength, ids));
       }
     };
     group = new MultiThreadIoEventLoopGroup(settings.sockets(), new DefaultThreadFactory("netty-quic", true),
@@ -186,6 +190,11 @@ public final class NettyListener {
 
   public int connectionCount() {
     return connections.size();
+  }
+
+  /** Datagrams that would have started a connection, dropped over {@code quic.max-handshake-rate}. */
+  public long handshakesDropped() {
+    return handshakes.dropped();
   }
 
   /** New handshakes use this certificate from now on; established connections keep theirs. */
