@@ -105,7 +105,7 @@ final class ResilientDatagramSocket extends DatagramSocket {
     int at = packet.getOffset();
     int version = packet.getLength() < 5 ? 0
         : (data[at + 1] & 0xff) << 24 | (data[at + 2] & 0xff) << 16 | (data[at + 3] & 0xff) << 8 | data[at + 4] & 0xff;
-    return budget.admit(data[at] & 0xff, version);
+    return budget.admit(data[at] & 0xff, version, packet.getAddress());
   }
 
   private static void awaitShutdown() throws InterruptedIOException {

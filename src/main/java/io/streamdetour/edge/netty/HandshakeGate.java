@@ -23,19 +23,21 @@ final class HandshakeGate extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof DatagramPacket packet && !admitted(packet.content())) {
+    if (msg instanceof DatagramPacket packet && !admitted(packet)) {
       packet.release();
       return;
     }
     ctx.fireChannelRead(msg);
   }
 
-  private boolean admitted(ByteBuf content) {
+  private boolean admitted(DatagramPacket packet) {
+    ByteBuf content = packet.content();
     int at = content.readerIndex();
     int length = content.readableBytes();
     if (length == 0) {
       return true;
     }
-    return budget.admit(content.getUnsignedByte(at), length < 5 ? 0 : content.getInt(at + 1));
+    return budget.admit(content.getUnsignedByte(at), length < 5 ? 0 : content.getInt(at + 1),
+        packet.sender().getAddress());
   }
 }
