@@ -249,23 +249,51 @@ public final class CaptureStore {
     ByteBuffer line = ByteBuffer.wrap((entry.encode() + "\n").getBytes(StandardCharsets.UTF_8));
     prepare();
     indexLock.lock();
-    try (FileChannel index = FileChannel.open(dir.resolve(INDEX), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
-      long size = index.size();
-      try {
-        while (line.hasRemaining()) {
-          index.write(line);
+    try {
+      withInterruptAside(() -> {
+        try (FileChannel index = FileChannel.open(dir.resolve(INDEX), StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+          long size = index.size();
+          try {
+            while (line.hasRemaining()) {
+              index.write(line);
+            }
+          } catch (IOException e) {
+            try {
+              index.truncate(size);
+            } catch (IOException truncating) {
+              e.addSuppressed(truncating);
+            }
+            throw e;
+          }
         }
-      } catch (IOException e) {
-        try {
-          index.truncate(size);
-        } catch (IOException truncating) {
-          e.addSuppressed(truncating);
-        }
-        throw e;
-      }
+      });
     } finally {
       indexLock.unlock();
+    }
+  }
+
+  /** File writing that may fail. */
+  @FunctionalInterface
+  interface FileWork {
+    void run() throws IOException;
+  }
+
+  /**
+   * Runs {@code work} with the thread's interrupt status put aside, and sets it again after. A
+   * file channel closes itself when its thread is interrupted, and Kwik interrupts a stream's
+   * thread to wake a read or write it blocks in (a reset) while the same thread captures and
+   * ends its session: a capture must not stop, nor an index line be lost, for that. An interrupt
+   * that comes in the middle of a write still closes the file.
+   */
+  static void withInterruptAside(FileWork work) throws IOException {
+    boolean interrupted = Thread.interrupted();
+    try {
+      work.run();
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

@@ -117,15 +117,17 @@ final class SessionCapture implements Inspector {
         truncate("total cap reached");
         return;
       }
-      FileChannel file = files.get(direction);
-      if (file == null) {
-        file = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        files.put(direction, file);
-        created.add(direction);
-      }
-      while (bytes.hasRemaining()) {
-        written.merge(direction, (long) file.write(bytes), Long::sum);
-      }
+      CaptureStore.withInterruptAside(() -> {
+        FileChannel file = files.get(direction);
+        if (file == null) {
+          file = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+          files.put(direction, file);
+          created.add(direction);
+        }
+        while (bytes.hasRemaining()) {
+          written.merge(direction, (long) file.write(bytes), Long::sum);
+        }
+      });
     } catch (IOException e) {
       if (reserved) {
         store.release(bytes.remaining());

@@ -75,6 +75,36 @@ class CaptureStoreTest {
     assertThat(busy).as("mounts busy at unmount").isEmpty();
   }
 
+  /**
+   * Kwik interrupts a stream's thread to wake a read or write it blocks in when the stream is
+   * reset; the same thread may then capture and end the session. A file channel closes itself
+   * when its writing thread is interrupted: CI lost an index line that way ("index.jsonl: null").
+   */
+  @Test
+  void anInterruptedThreadStillCapturesAndIndexesAndKeepsItsInterrupt() throws Exception {
+    CaptureStore store = new CaptureStore(tmp, PLENTY, PLENTY);
+    byte[] sent = bytes(5000);
+    ByteArrayOutputStream north = new ByteArrayOutputStream();
+    Thread.currentThread().interrupt();
+    try {
+      Inspector capture = store.open(header("alice"), "conn-1", "r");
+      pass(capture, Direction.NORTH, sent, north);
+      Thread.currentThread().interrupt();
+      pass(capture, Direction.NORTH, sent, north);
+      Thread.currentThread().interrupt();
+      capture.close();
+      assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is the thread's, left for what it does next")
+          .isTrue();
+    } finally {
+      Thread.interrupted();
+    }
+    JsonObject entry = single(index(tmp));
+    assertThat(entry.getValue("error")).isNull();
+    assertThat(entry.getLong("bytes_north")).isEqualTo(2 * sent.length);
+    assertThat(Files.readAllBytes(tmp.resolve(entry.getString("north_file")))).isEqualTo(north.toByteArray());
+    assertThat(store.errors()).isZero();
+  }
+
   @Test
   void capturesBothDirectionsByteForByteAndIndexesTheSession() throws IOException {
     Path dir = tmp.resolve("captures");
