@@ -250,26 +250,29 @@ public final class CaptureStore {
     prepare();
     indexLock.lock();
     try {
-      withInterruptAside(() -> {
-        try (FileChannel index = FileChannel.open(dir.resolve(INDEX), StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
-          long size = index.size();
-          try {
-            while (line.hasRemaining()) {
-              index.write(line);
-            }
-          } catch (IOException e) {
-            try {
-              index.truncate(size);
-            } catch (IOException truncating) {
-              e.addSuppressed(truncating);
-            }
-            throw e;
-          }
-        }
-      });
+      withInterruptAside(() -> appendLine(line));
     } finally {
       indexLock.unlock();
+    }
+  }
+
+  /** Writes {@code line} at the end of the index; on failure, cuts the index back to where it was. */
+  private void appendLine(ByteBuffer line) throws IOException {
+    try (FileChannel index = FileChannel.open(dir.resolve(INDEX), StandardOpenOption.CREATE,
+        StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+      long size = index.size();
+      try {
+        while (line.hasRemaining()) {
+          index.write(line);
+        }
+      } catch (IOException e) {
+        try {
+          index.truncate(size);
+        } catch (IOException truncating) {
+          e.addSuppressed(truncating);
+        }
+        throw e;
+      }
     }
   }
 
