@@ -56,17 +56,6 @@ def send_initials(host, port):
         print(sent, flush=True)
 
 
-def free_tcp_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def heap_used_mib(server):
-    m = re.search(r"used (\d+)K", server.jcmd("GC.heap_info"))
-    return int(m.group(1)) / 1024 if m else None
-
-
 def ready(admin_port):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/health/ready", timeout=1) as r:
@@ -101,7 +90,7 @@ def relay(server, client, args, flood, limit):
         while proc.poll() is None and time.time() < end:
             time.sleep(1)
             alive = server.proc.poll() is None
-            samples.append({"heap": heap_used_mib(server) if alive else None,
+            samples.append({"heap": server.heap_used_mib() if alive else None,
                             "rss": S.status(server.pid)[1] if alive else None,
                             "ready": alive and ready(server.admin_port)})
         if proc.poll() is None:
@@ -120,7 +109,7 @@ def relay(server, client, args, flood, limit):
 
 
 def measure(name, rate, args, ctx):
-    admin_port = free_tcp_port()
+    admin_port = S.free_tcp_port()
     server = S.SERVERS[name].with_variant(f"{name} rate {rate}", [
         f"-Xmx{args.heap}", f"STREAM_DETOUR_QUIC__MAX_HANDSHAKE_RATE={rate}", f"STREAM_DETOUR_ADMIN__PORT={admin_port}"])
     running = S.Running(f"{name}-{rate}", server, ctx)
@@ -139,7 +128,8 @@ def measure(name, rate, args, ctx):
         lived = running.proc.poll() is None and after.returncode == 0
         row = {
             "server": name, "rate": rate, "sent": sent, "dropped": dropped(admin_port) if lived else None,
-            "peak_heap_mib": max((s["heap"] for s in samples if s["heap"] is not None), default=None),
+            "peak_heap_mib": max((s["heap"] for s in samples if s["heap"] is not None and s["heap"] == s["heap"]),
+                                 default=None),
             "peak_rss_mib": max((s["rss"] for s in samples if s["rss"] is not None), default=None),
             "seconds_not_ready": sum(1 for s in samples if not s["ready"]), "seconds": len(samples),
             "lived": lived, "ok": int(flooded.get("ok", 0)), "sessions": args.sessions,

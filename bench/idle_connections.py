@@ -9,7 +9,6 @@ For stream-detour it also reads the Java heap in use after a full GC (jcmd GC.ru
 usage: bench/idle_connections.py [--connections 100] [--hold 30] [--servers detour-kwik,kwik-echo,rust-echo]
 """
 import argparse
-import re
 import shutil
 import subprocess
 import sys
@@ -19,23 +18,17 @@ import time
 import servers as S
 
 
-def java_heap_mib(server):
-    server.jcmd("GC.run")
-    m = re.search(r"used (\d+)K", server.jcmd("GC.heap_info"))
-    return int(m.group(1)) / 1024 if m else float("nan")
-
-
 def measure(server, client, connections, hold):
     java = server.server.java
     time.sleep(2)
     # Heap first: its full GC also settles RSS, so both readings are taken the same way.
-    heap_before = java_heap_mib(server) if java else None
+    heap_before = server.heap_used_mib(after_gc=True)
     idle = S.status(server.pid)
     proc = subprocess.Popen(server.client_command(client, ["--connections", str(connections), "--hold-idle", str(hold)]),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(hold * 0.6)
-        heap_held = java_heap_mib(server) if java else None
+        heap_held = server.heap_used_mib(after_gc=True)
         held = S.status(server.pid)
         out, _ = proc.communicate(timeout=hold + 60)
     finally:

@@ -66,19 +66,10 @@ def scale_servers(heap, idle_timeout, nmt):
     }
 
 
-def heap_after_gc_mib(server):
-    """Heap in use after a full GC, in MiB, or None for a server that is not a JVM."""
-    if not server.server.java:
-        return None
-    server.jcmd("GC.run")
-    m = re.search(r"used (\d+)K", server.jcmd("GC.heap_info"))
-    return int(m.group(1)) / 1024 if m else float("nan")
-
-
 def snapshot(server, nmt=None):
     """Heap first: its full GC also settles RSS, so every reading is taken the same way.
     nmt: "baseline" to set the native memory baseline, "diff" to read what changed since."""
-    heap = heap_after_gc_mib(server)
+    heap = server.heap_used_mib(after_gc=True)
     threads, rss = S.status(server.pid)
     result = {"threads": threads, "rss_mib": rss, "heap_mib": heap}
     if nmt and server.server.java:

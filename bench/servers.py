@@ -62,6 +62,12 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
+def free_tcp_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def java_server(args):
     """A JVM command; '{jar}' in args is the jar. STREAM_DETOUR_JAVA_OPTS applies, as in bin/stream-detour."""
     def command(ctx, port):
@@ -169,6 +175,16 @@ class Running:
     def jcmd(self, *args):
         jcmd = os.path.join(os.path.dirname(find_java()), "jcmd")
         return subprocess.run([jcmd, str(self.pid)] + list(args), capture_output=True, text=True, timeout=120).stdout
+
+    def heap_used_mib(self, after_gc=False):
+        """Java heap in use in MiB (jcmd GC.heap_info, garbage included unless after_gc runs a full GC
+        first); None for a server that is not a JVM, NaN when jcmd gives no figure."""
+        if not self.server.java:
+            return None
+        if after_gc:
+            self.jcmd("GC.run")
+        m = re.search(r"used (\d+)K", self.jcmd("GC.heap_info"))
+        return int(m.group(1)) / 1024 if m else float("nan")
 
 
 # Thread names as /proc shows them (15 characters at most), by what the thread does.

@@ -114,7 +114,7 @@ def warm_up(java, server, setup_args, opts, chunk=10000):
     after 30 000 sessions (on the Netty edge its CPU per session fell from 1 203 to 268 µs over the
     first 60 000; on the Kwik edge, from 2 418 to 870 over 70 000)."""
     warm = setup_args[:]
-    warm[1] = str(chunk)
+    warm[warm.index("--sessions") + 1] = str(chunk)
     done, best, flat, steps = 0, None, 0, []
     while done < opts.warmup_max:
         w = run_loadgen(java, server, warm)
