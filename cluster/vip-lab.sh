@@ -420,41 +420,51 @@ cmd_drain() {
   cmd_stop_nodes "$1"
 }
 
-# The router's flows to node $1 go: a node whose admin port does not answer at all is gone,
-# and a new flow that happens to reuse one of their 4-tuples must not be sent to it (what
-# IPVS's expire_nodest_conn does). A node that answers "not ready" (draining) keeps its flows.
-forget_flows_of_dead() {
-  local n=$1 rc=0
-  http "$n" /health/ready >/dev/null 2>&1 || rc=$?
-  [ "$rc" -eq 2 ] || return 0
+# 0 when node $1 is ready, 1 when it answers "not ready" (draining, not a member), 2 when its
+# admin port does not answer at all (dead).
+readiness() {
+  local rc=0
+  http "$1" /health/ready >/dev/null 2>&1 || rc=$?
+  echo "$rc"
+}
+
+# Drops the router's flows to node $1, a node that does not answer at all: a new flow that
+# happens to reuse one of their 4-tuples must not be sent to it (what IPVS's expire_nodest_conn
+# does). A node that answers "not ready" (draining) keeps its flows.
+forget_flows() {
+  local n=$1
   command -v conntrack >/dev/null || { say "node$n: conntrack missing, its flows stay until they expire"; return 0; }
   ip netns exec "$ROUTER" conntrack -D -p udp --reply-src "$(node_addr "$n")" >/dev/null 2>&1 || true
   say "node$n does not answer: its flows forgotten"
 }
 
 cmd_check() {
-  local n good=""
-  for n in $(all_nodes); do ready "$n" && good+="$n "; done
+  local n rc good="" dead=""
+  for n in $(all_nodes); do
+    rc=$(readiness "$n")
+    case "$rc" in 0) good+="$n " ;; 2) dead+="$n " ;; esac
+  done
   if [ "$good" != "$(active_nodes | tr '\n' ' ')" ]; then
     apply_map "$good"
     say "check: in the map now: ${good:-none}"
-    for n in $(all_nodes); do
-      echo " $good" | grep -q " $n " || forget_flows_of_dead "$n"
-    done
+    for n in $dead; do forget_flows "$n"; done
   fi
 }
 
 cmd_health_check() {
-  local interval=${1:-1} n ok
+  local interval=${1:-1} n ok rc
   declare -A fails=() passes=()
   echo $$ > "$STATE/health-check.pid"
   say "health-check every ${interval}s (out after 2 failed rounds, in after 2 good ones)"
   while :; do
     for n in $(all_nodes); do
-      if ready "$n"; then passes[$n]=$(( ${passes[$n]:-0} + 1 )); fails[$n]=0
+      rc=$(readiness "$n")
+      if [ "$rc" -eq 0 ]; then passes[$n]=$(( ${passes[$n]:-0} + 1 )); fails[$n]=0
       else fails[$n]=$(( ${fails[$n]:-0} + 1 )); passes[$n]=0; fi
       ok=$(active_nodes | grep -cx "$n" || true)
-      if [ "$ok" -eq 1 ] && [ "${fails[$n]}" -ge 2 ]; then cmd_remove "$n"; forget_flows_of_dead "$n"
+      if [ "$ok" -eq 1 ] && [ "${fails[$n]}" -ge 2 ]; then
+        cmd_remove "$n"
+        [ "$rc" -ne 2 ] || forget_flows "$n"
       elif [ "$ok" -eq 0 ] && [ "${passes[$n]}" -ge 2 ]; then cmd_add "$n"; fi
     done
     sleep "$interval"
